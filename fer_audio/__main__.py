@@ -1,0 +1,3 @@
+from fer_audio.cli import main
+
+main()

@@ -1,0 +1,226 @@
+"""Audio output: one mixer with a bounded queue, and three backends.
+
+* ``SoundDeviceOutput``: one long-lived ``sounddevice.OutputStream`` whose callback only copies
+  prepared samples out of the mixer (the only module that imports sounddevice).
+* ``WavOutput``: renders everything to one WAV file on a timeline (``--audio-out``).
+* ``NullOutput``: plays nothing (``--no-audio``).
+
+All take stereo float32 (n, 2) arrays at SAMPLE_RATE.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from fer_audio.earcons import SAMPLE_RATE
+from fer_audio.wavio import write_wav
+
+CHANNELS = 2
+BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)
+MAX_BACKLOG_SECONDS = 1.0  # queued audio beyond this is dropped, oldest first
+
+
+class AudioDeviceError(RuntimeError):
+    """No usable audio output device."""
+
+
+@dataclass
+class Cue:
+    samples: np.ndarray  # (n, 2) float32
+    key: Hashable | None = None  # a newer cue with the same key replaces this one while queued
+    submitted: float = 0.0  # clock() when submitted
+    started: float | None = None  # clock() when its first sample was handed to the callback
+
+
+@dataclass
+class Mixer:
+    """Thread-safe queue of cues; fill() is called from the audio callback and only copies."""
+
+    max_backlog: float = MAX_BACKLOG_SECONDS  # seconds
+    clock: Callable[[], float] = time.perf_counter
+    muted: bool = False
+    on_start: Callable[[Cue], None] | None = None  # called (in the callback) when a cue starts
+    _queue: deque = field(default_factory=deque)
+    _current: Cue | None = None
+    _pos: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    dropped: int = 0
+
+    def submit(self, samples: np.ndarray, key: Hashable | None = None) -> Cue:
+        cue = Cue(np.ascontiguousarray(samples, np.float32), key, self.clock())
+        with self._lock:
+            if key is not None:
+                kept = [c for c in self._queue if c.key != key]
+                self.dropped += len(self._queue) - len(kept)
+                self._queue = deque(kept)
+            self._queue.append(cue)
+            limit = int(self.max_backlog * SAMPLE_RATE)
+            while len(self._queue) > 1 and sum(len(c.samples) for c in self._queue) > limit:
+                self._queue.popleft()
+                self.dropped += 1
+        return cue
+
+    def backlog_seconds(self) -> float:
+        with self._lock:
+            queued = sum(len(c.samples) for c in self._queue)
+            playing = len(self._current.samples) - self._pos if self._current is not None else 0
+        return (queued + playing) / SAMPLE_RATE
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._current is None and not self._queue
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._current = None
+
+    def fill(self, out: np.ndarray) -> None:
+        """Write the next len(out) frames into out (n, 2): cue samples, then silence."""
+        out.fill(0.0)
+        written = 0
+        with self._lock:
+            while written < len(out):
+                if self._current is None:
+                    if not self._queue:
+                        break
+                    self._current, self._pos = self._queue.popleft(), 0
+                    self._current.started = self.clock()
+                    if self.on_start is not None:
+                        self.on_start(self._current)
+                n = min(len(out) - written, len(self._current.samples) - self._pos)
+                if not self.muted:
+                    out[written : written + n] = self._current.samples[self._pos : self._pos + n]
+                written += n
+                self._pos += n
+                if self._pos >= len(self._current.samples):
+                    self._current = None
+
+    def callback(self, outdata, frames, time_info, status) -> None:  # sounddevice's signature
+        self.fill(outdata)
+
+
+class AudioOutput(Protocol):
+    mixer: Mixer
+
+    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+        """Queue (n, 2) samples; `at` (seconds on the session's timeline) is used by file output."""
+        ...
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Block until everything queued has been played."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def parse_device(device: str | None) -> int | str | None:
+    if device is None or device == "":
+        return None
+    return int(device) if device.strip().isdigit() else device
+
+
+class SoundDeviceOutput:
+    """Real-time output through PortAudio, one stream for the whole session."""
+
+    def __init__(
+        self, device: str | None = None, blocksize: int = BLOCK_SIZE, mixer: Mixer | None = None
+    ) -> None:
+        import sounddevice as sd
+
+        self.mixer = mixer or Mixer()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=SAMPLE_RATE,
+                channels=CHANNELS,
+                dtype="float32",
+                blocksize=blocksize,
+                device=parse_device(device),
+                latency="low",
+                callback=self.mixer.callback,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            where = f"audio device {device!r}" if device else "the default audio device"
+            raise AudioDeviceError(
+                f"cannot open {where} ({exc}); use --audio-out FILE.wav or --no-audio"
+            ) from exc
+
+    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+        self.mixer.submit(samples, key)
+
+    def wait(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.mixer.idle() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(self._stream.latency + 2 * BLOCK_SIZE / SAMPLE_RATE)  # let the device play it out
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
+class WavOutput:
+    """Renders cues onto a timeline and writes one stereo WAV on close (atomically)."""
+
+    def __init__(self, path: str | Path, gap: float = 0.25) -> None:
+        self.path = Path(path)
+        self.gap = gap  # seconds of silence between sequential (at=None) cues
+        self.mixer = Mixer()  # unused for timing; kept so callers can mute
+        self._chunks: list[tuple[int, np.ndarray]] = []
+        self._end = 0  # frames
+
+    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+        start = (
+            self._end + (int(self.gap * SAMPLE_RATE) if self._chunks else 0)
+            if at is None
+            else int(at * SAMPLE_RATE)
+        )
+        start = max(start, 0)
+        if not self.mixer.muted:
+            self._chunks.append((start, np.asarray(samples, np.float32)))
+        self._end = max(self._end, start + len(samples))
+
+    def wait(self, timeout: float = 30.0) -> None:
+        return None
+
+    def close(self) -> None:
+        total = np.zeros((self._end, CHANNELS), np.float32)
+        for start, samples in self._chunks:
+            total[start : start + len(samples)] += samples
+        write_wav(self.path, np.clip(total, -1.0, 1.0), SAMPLE_RATE)
+
+
+class NullOutput:
+    """Plays nothing."""
+
+    def __init__(self) -> None:
+        self.mixer = Mixer()
+
+    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+        return None
+
+    def wait(self, timeout: float = 30.0) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def open_output(
+    audio_out: str | None = None, no_audio: bool = False, device: str | None = None
+) -> AudioOutput:
+    """The backend the options ask for: --no-audio, --audio-out FILE.wav, or the sound device."""
+    if no_audio:
+        return NullOutput()
+    if audio_out:
+        return WavOutput(audio_out)
+    return SoundDeviceOutput(device)

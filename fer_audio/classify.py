@@ -1,0 +1,97 @@
+"""Runs the expression model (TFLite, through the LiteRT runtime) on batches of face crops.
+
+Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from fer_audio.labels import NUM_CLASSES
+from fer_audio.preprocess import INPUT_SIZE
+
+DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or of the wrong shape."""
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("fer_audio") / "models" / DEFAULT_MODEL))
+
+
+@dataclass(frozen=True)
+class ClassifierOptions:
+    model: str | None = None  # .tflite file; None: the shipped model
+    threads: int = 2  # interpreter threads
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence native writes to file descriptor 2 (Python's own stderr is flushed first)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class Classifier:
+    """predict(faces (n, 48, 48) float32 0..255) -> (n, 7) float32 probabilities."""
+
+    def __init__(self, options: ClassifierOptions = ClassifierOptions()) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = Path(options.model) if options.model else default_model_path()
+        if not path.is_file():
+            raise ModelError(f"{path}: model file not found; pass --model FILE.tflite")
+        self.path = path
+        self._batch = 0
+        self._lock = threading.Lock()
+        with _quiet_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
+            try:
+                self._interpreter = Interpreter(model_path=str(path), num_threads=options.threads)
+                self._input = self._interpreter.get_input_details()[0]["index"]
+                self._output = self._interpreter.get_output_details()[0]["index"]
+                self._check()
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"{path}: not a usable TFLite model ({exc})") from exc
+
+    def _check(self) -> None:
+        out = self.predict(np.zeros((1, INPUT_SIZE, INPUT_SIZE), np.float32))
+        if out.shape != (1, NUM_CLASSES):
+            raise ModelError(f"{self.path}: model gives {out.shape[1:]} outputs, expected {NUM_CLASSES}")
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        faces = np.asarray(faces, np.float32)
+        if faces.ndim == 2:
+            faces = faces[None]
+        n = faces.shape[0]
+        if n == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        with self._lock:
+            if n != self._batch:
+                self._interpreter.resize_tensor_input(self._input, [n, INPUT_SIZE, INPUT_SIZE, 1])
+                self._interpreter.allocate_tensors()
+                self._batch = n
+            self._interpreter.set_tensor(self._input, faces[..., None])
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+
+    def predict_batched(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """predict() over many faces in fixed-size batches (the last one may be smaller)."""
+        parts = [self.predict(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)

@@ -1,0 +1,162 @@
+"""`fer-audio live`: builds a LiveSession from the options and runs it with keys and signals."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession, median_ms
+from fer_audio.smoothing import sensitivity as sensitivity_preset
+from fer_audio.sources import FrameSource, SourceError, SourceOptions
+from fer_audio.track import FaceTracker, TrackerOptions
+
+
+def run_live(
+    *,
+    source: str,
+    realtime: bool,
+    max_seconds: float | None,
+    sensitivity: str,
+    people: str,
+    neutral_cue: bool,
+    events_log: str | None,
+    record: str | None,
+    show: bool,
+    say: Callable[[str], None],
+    recognizer_factory,
+    speaker_factory,
+    cuer_factory,
+    output_factory,
+    fail: Callable[[str, int], None],
+) -> int:
+    session_ref: list[LiveSession] = []
+    state_say = lambda name: _on_source_state(session_ref, name)  # noqa: E731
+    try:
+        frames = FrameSource(SourceOptions(source, realtime, max_seconds), on_state=state_say)
+    except SourceError as exc:
+        fail(str(exc), 2)
+    recognizer = recognizer_factory()
+    tracker = FaceTracker(
+        TrackerOptions(people=people, smoother=sensitivity_preset(sensitivity, neutral_cue=neutral_cue))
+    )
+    cuer = cuer_factory(speaker_factory())
+    output = output_factory()
+    log = EventLog(events_log)
+    viewer = _Viewer(record, show, frames.fps) if (record or show) else None
+    session = LiveSession(
+        frames,
+        FrameProcessor(recognizer, tracker),
+        cuer,
+        output,
+        log,
+        say,
+        on_frame=viewer.frame(tracker) if viewer else None,
+    )
+    session_ref.append(session)
+    keys = _start_keys(session, output, say)
+    previous = _install_sigint(session)
+    interrupted = threading.Event()
+    try:
+        session.state_cue("ready", "Ready. Listening for faces." + (" Keys: space, m, q." if keys else ""))
+        summary = session.run()
+    except KeyboardInterrupt:
+        interrupted.set()
+        summary = None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if keys is not None:
+            keys.stop()
+        frames.close()
+        if viewer is not None:
+            viewer.close()
+    session.state_cue("stop", "Stopped.")
+    output.wait(timeout=3.0)
+    output.close()
+    if summary is not None:
+        log.write(summary.record())
+        say(summary.line())
+        if session.latencies:
+            say(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
+    log.close()
+    return 130 if interrupted.is_set() else 0
+
+
+def _on_source_state(session_ref: list[LiveSession], name: str) -> None:
+    if not session_ref:
+        return
+    if name == "camera_lost":
+        session_ref[0].state_cue("camera_lost", "Camera lost. Retrying.")
+    elif name == "camera_back":
+        session_ref[0].state_cue("ready", "Camera back.")
+
+
+def _install_sigint(session: LiveSession):
+    def handler(signum, frame):
+        session.stop()
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _start_keys(session: LiveSession, output, say):
+    from fer_audio.keys import KeyReader
+
+    if not KeyReader.available():
+        return None
+
+    def on_key(ch: str) -> None:
+        if ch == " ":
+            session.say_current()
+        elif ch.lower() == "m":
+            output.mixer.muted = not output.mixer.muted
+            say("Muted." if output.mixer.muted else "Sound on.")
+        elif ch.lower() == "q":
+            session.stop()
+
+    reader = KeyReader(on_key)
+    reader.start()
+    return reader
+
+
+class _Viewer:
+    """--show (a preview window) and --record (a video file): both only when asked for."""
+
+    def __init__(self, record: str | None, show: bool, fps: float) -> None:
+        import cv2
+
+        self.cv2, self.show, self.writer, self.fps, self.record = cv2, show, None, fps, record
+
+    def frame(self, tracker):
+        def draw(frame, events) -> None:
+            cv2 = self.cv2
+            image = frame.image.copy()
+            for tr in tracker.tracks.values():
+                b = tr.box
+                cv2.rectangle(image, (b.x, b.y), (b.x + b.w, b.y + b.h), (0, 255, 0), 2)
+                cv2.putText(
+                    image,
+                    f"{tr.id}: {tr.smoother.current}",
+                    (b.x, max(12, b.y - 6)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.6,
+                    (0, 255, 0),
+                    2,
+                )
+            if self.record:
+                if self.writer is None:
+                    h, w = image.shape[:2]
+                    self.writer = cv2.VideoWriter(
+                        self.record, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h)
+                    )
+                self.writer.write(image)
+            if self.show:
+                cv2.imshow("fer-audio", image)
+                cv2.waitKey(1)
+
+        return draw
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        if self.show:
+            self.cv2.destroyAllWindows()

@@ -1,0 +1,216 @@
+"""Wires the stages of the live tool: source -> detect -> classify -> track/smooth -> cue -> audio.
+
+No printing: messages go to the ``say`` callback the caller passes (the CLI prints them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_audio.audio import AudioOutput
+from fer_audio.cues import Cuer
+from fer_audio.preprocess import to_gray8
+from fer_audio.recognize import Recognizer
+from fer_audio.sources import Frame, FrameSource
+from fer_audio.track import FaceTracker
+from fer_audio.types import EmotionEvent
+
+STAGES = ("capture", "detect", "classify", "smooth", "audio")
+
+
+@dataclass
+class StageTimes:
+    """Accumulated seconds per stage, and frames processed."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    frames: int = 0
+
+    def ms_per_frame(self) -> dict[str, float]:
+        return {k: 1000.0 * v / max(self.frames, 1) for k, v in self.seconds.items()}
+
+
+class FrameProcessor:
+    """process(frame) -> events, timing each stage."""
+
+    def __init__(self, recognizer: Recognizer, tracker: FaceTracker) -> None:
+        self.recognizer, self.tracker = recognizer, tracker
+        self.times = StageTimes()
+
+    def process(self, frame: Frame) -> list[EmotionEvent]:
+        clock = time.perf_counter
+        t0 = clock()
+        self.times.seconds["capture"] += max(0.0, t0 - frame.captured)
+        gray = to_gray8(frame.image)
+        boxes = self.recognizer.detect(gray)
+        t1 = clock()
+        faces = self.recognizer.classify(gray, boxes)
+        t2 = clock()
+        h, w = gray.shape[:2]
+        events = self.tracker.update(frame.t, faces, w, h)
+        t3 = clock()
+        st = self.times.seconds
+        st["detect"], st["classify"], st["smooth"] = (
+            st["detect"] + t1 - t0,
+            st["classify"] + t2 - t1,
+            st["smooth"] + t3 - t2,
+        )
+        self.times.frames += 1
+        return events
+
+
+class EventLog:
+    """--events-log FILE.jsonl: one JSON object per event, flushed as it happens."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        # Held open for the whole session and closed by close(): events are flushed as they happen.
+        self._fh = Path(path).open("a", encoding="utf-8") if path else None  # noqa: SIM115
+
+    def write(self, record: dict) -> None:
+        if self._fh is not None:
+            self._fh.write(json.dumps(record) + "\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def event_record(e: EmotionEvent) -> dict:
+    d = asdict(e)
+    d["t"], d["confidence"], d["x"] = round(e.t, 4), round(e.confidence, 4), round(e.x, 4)
+    return d
+
+
+@dataclass
+class Summary:
+    frames: int
+    seconds: float
+    fps: float
+    events: int
+    ms_per_frame: dict[str, float]
+    dropped: int
+
+    def line(self) -> str:
+        return (
+            f"Stopped: {self.frames} frames in {self.seconds:.1f} s, "
+            f"{self.fps:.1f} frames per second processed, {self.events} events."
+        )
+
+    def record(self) -> dict:
+        return {
+            "kind": "summary",
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "fps": round(self.fps, 2),
+            "events": self.events,
+        }
+
+
+class LiveSession:
+    """Runs a source through the stages until it ends, stop() is called or max time passes."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        processor: FrameProcessor,
+        cuer: Cuer,
+        output: AudioOutput,
+        log: EventLog,
+        say: Callable[[str], None] = lambda _m: None,
+        on_frame: Callable[[Frame, list], None] | None = None,
+    ) -> None:
+        self.source, self.processor, self.cuer, self.output, self.log = source, processor, cuer, output, log
+        self.say, self.on_frame = say, on_frame
+        self._stop = threading.Event()
+        self.events = 0
+        self.errors = 0
+        self._started = 0.0
+        self._t = 0.0  # source time of the latest frame
+        self.latencies: list[float] = []  # s, frame capture -> cue's first sample in the callback
+        self._pending: dict[int, float] = {}
+        output.mixer.on_start = self._cue_started
+
+    def _cue_started(self, cue) -> None:
+        captured = self._pending.pop(id(cue.samples), None)
+        if captured is not None and cue.started is not None:
+            self.latencies.append(cue.started - captured)
+
+    def state_cue(self, name: str, message: str) -> None:
+        """Play a state cue (ready, camera_lost, stop) and say its message."""
+        self.say(message)
+        self.output.play(self.cuer.render_state(name), key=("state", name), at=self._t)
+
+    def emit(self, event: EmotionEvent, captured: float | None = None) -> None:
+        samples = self.cuer.render(event)
+        if captured is not None:
+            self._pending[id(samples)] = captured
+        self.output.play(samples, key=event.face, at=event.t)
+        self.log.write(event_record(event))
+        self.events += 1
+        self.say(_event_text(event))
+
+    def say_current(self) -> None:
+        tracks = self.processor.tracker.heard_tracks()
+        if not tracks:
+            self.say("No face.")
+            self.output.play(self.cuer.render_state("face_lost"), at=self._t)
+            return
+        for tr in tracks:
+            s = tr.smoother
+            e = s.announce_current(self._t)
+            self.output.play(self.cuer.render(e), key=tr.id, at=self._t)
+            self.say(f"Now: {e.emotion}.")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.source.stop()
+
+    def run(self) -> Summary:
+        self._started = time.perf_counter()
+        frames = 0
+        for frame in self.source:
+            if self._stop.is_set():
+                break
+            self._t = frame.t
+            frames += 1
+            try:
+                events = self.processor.process(frame)
+            except Exception as exc:  # one bad frame must never end the session
+                self.errors += 1
+                self.say(f"Frame {frame.index} skipped: {exc}")
+                continue
+            t_audio = time.perf_counter()
+            for event in events:
+                self.emit(event, frame.captured)
+            self.processor.times.seconds["audio"] += time.perf_counter() - t_audio
+            if self.on_frame is not None:
+                self.on_frame(frame, events)
+        elapsed = time.perf_counter() - self._started
+        times = self.processor.times
+        return Summary(
+            frames,
+            elapsed,
+            frames / elapsed if elapsed > 0 else 0.0,
+            self.events,
+            times.ms_per_frame(),
+            self.source.dropped,
+        )
+
+
+def _event_text(e: EmotionEvent) -> str:
+    side = "left" if e.x < 0.4 else "right" if e.x > 0.6 else "centre"
+    if e.kind == "emotion":
+        return f"{e.emotion}, face {e.face}, {side}, {e.confidence:.0%}."
+    return f"{e.kind.replace('_', ' ').capitalize()}: face {e.face}, {side}."
+
+
+def median_ms(values: list[float]) -> float:
+    return float(np.median(values) * 1000.0) if values else float("nan")

@@ -1,0 +1,62 @@
+"""Faces in, emotions out: detection, crops, and one batched classification per frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fer_audio.classify import Classifier, ClassifierOptions
+from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
+from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
+from fer_audio.types import FaceBox, FacePrediction
+
+
+@dataclass(frozen=True)
+class RecognizerOptions:
+    detector: DetectorOptions = field(default_factory=DetectorOptions)
+    classifier: ClassifierOptions = field(default_factory=ClassifierOptions)
+    crop_margin: float = CROP_MARGIN  # per side, fraction of the detected box
+    whole_image_max: int = 128  # pixels: a square image up to this side with no face found is
+    # classified as one face crop (FER-style 48x48 crops); 0 turns this off
+
+
+class Recognizer:
+    """analyze(image) -> faces ordered left to right, each with its 7 probabilities."""
+
+    def __init__(
+        self,
+        options: RecognizerOptions = RecognizerOptions(),
+        detector: FaceDetector | None = None,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.options = options
+        self.detector = detector or make_detector(options.detector)
+        self.classifier = classifier or Classifier(options.classifier)
+
+    def detect(self, gray: np.ndarray) -> list[FaceBox]:
+        boxes = self.detector.detect(gray)
+        if not boxes and self._is_face_crop(gray):
+            boxes = [FaceBox(0, 0, gray.shape[1], gray.shape[0], 0.0)]
+        return sorted(boxes, key=lambda b: b.center[0])
+
+    def _is_face_crop(self, gray: np.ndarray) -> bool:
+        h, w = gray.shape[:2]
+        return 0 < max(h, w) <= self.options.whole_image_max and abs(h - w) <= 0.1 * max(h, w)
+
+    def classify(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FacePrediction]:
+        if not boxes:
+            return []
+        h, w = gray.shape[:2]
+        crops = np.stack([face_input(gray, self._crop_box(b, w, h)) for b in boxes])
+        probs = self.classifier.predict(crops)
+        return [FacePrediction(b, p) for b, p in zip(boxes, probs, strict=True)]
+
+    def _crop_box(self, box: FaceBox, width: int, height: int) -> tuple[int, int, int, int]:
+        if box.score == 0.0 and (box.w, box.h) == (width, height):
+            return (0, 0, width, height)  # a whole-image face crop: no margin to add
+        return expand_box(box.x, box.y, box.w, box.h, width, height, self.options.crop_margin)
+
+    def analyze(self, image: np.ndarray) -> list[FacePrediction]:
+        gray = to_gray8(image)
+        return self.classify(gray, self.detect(gray))

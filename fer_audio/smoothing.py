@@ -1,0 +1,139 @@
+"""From a noisy per-frame probability stream to a few trustworthy events, for one face.
+
+Pure and deterministic: it is fed (timestamp, probabilities) and returns events; no clocks,
+threads or I/O. Everything is in seconds, so it behaves the same at 10 or 60 frames per second.
+
+How an emotion event happens:
+
+1. The 7 probabilities are averaged with an exponential moving average whose time constant
+   is ``time_constant`` seconds (the weight of a frame depends on the time since the last one).
+2. The leading emotion of that average becomes a *candidate* if it differs from the emotion
+   the listener last heard, beats it by ``margin`` and reaches ``min_confidence``.
+3. The candidate must stay the candidate for ``dwell`` seconds.
+4. No two emotion events of one face come closer than ``refractory`` seconds.
+
+Neutral is the resting state: a return to neutral is silent unless ``neutral_cue`` is set.
+A face is announced (``face_found``) once it has been seen for ``found_grace`` seconds, and
+``face_lost`` once it has not been seen for ``lost_grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from fer_audio.labels import EMOTIONS, NEUTRAL, NUM_CLASSES
+from fer_audio.types import EmotionEvent
+
+
+@dataclass(frozen=True)
+class SmootherOptions:
+    time_constant: float = 0.4  # s, of the exponential moving average of probabilities
+    margin: float = 0.12  # the new emotion must lead the last announced one by this much
+    min_confidence: float = 0.40  # smoothed probability an emotion needs to be announced
+    dwell: float = 0.25  # s a candidate must stay ahead before it is announced
+    refractory: float = 1.5  # s, the least time between two emotion events of one face
+    neutral_cue: bool = False  # announce returns to neutral (else they are silent)
+    found_grace: float = 0.3  # s a face must be seen before face_found
+    lost_grace: float = 1.0  # s without a detection before face_lost
+
+
+SENSITIVITY = {
+    "low": SmootherOptions(time_constant=0.6, margin=0.18, min_confidence=0.5, dwell=0.4, refractory=2.5),
+    "medium": SmootherOptions(),
+    "high": SmootherOptions(time_constant=0.25, margin=0.08, min_confidence=0.35, dwell=0.15, refractory=1.0),
+}
+
+
+def sensitivity(name: str, **overrides) -> SmootherOptions:
+    """The preset for 'low', 'medium' or 'high', with any field overridden by keyword."""
+    if name not in SENSITIVITY:
+        raise ValueError(f"sensitivity must be one of {', '.join(SENSITIVITY)}")
+    return replace(SENSITIVITY[name], **overrides)
+
+
+class EmotionSmoother:
+    """Per-face smoother. update() on each detection, missing() on frames without it."""
+
+    def __init__(self, face: int = 0, options: SmootherOptions = SmootherOptions()) -> None:
+        self.face, self.options = face, options
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the face: as if it had never been seen."""
+        self.smoothed: np.ndarray | None = None
+        self.heard = NEUTRAL  # the emotion the listener last heard (neutral: resting)
+        self.last_t: float | None = None
+        self.first_seen: float | None = None
+        self.last_seen: float | None = None
+        self.found = False
+        self.x = 0.5
+        self._candidate: int | None = None
+        self._candidate_since = 0.0
+        self._last_event = -math.inf
+
+    @property
+    def current(self) -> str:
+        return EMOTIONS[self.heard]
+
+    def _average(self, t: float, probs: np.ndarray) -> None:
+        if self.smoothed is None or self.last_t is None:
+            self.smoothed = probs.astype(np.float64)
+        else:
+            dt = max(0.0, t - self.last_t)
+            alpha = (
+                1.0 - math.exp(-dt / self.options.time_constant) if self.options.time_constant > 0 else 1.0
+            )
+            self.smoothed = self.smoothed + alpha * (probs - self.smoothed)
+        self.last_t = t
+
+    def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
+        """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
+        probs = np.asarray(probs, np.float64).reshape(NUM_CLASSES)
+        events = (
+            self.missing(t)
+            if self.last_seen is not None and t - self.last_seen >= self.options.lost_grace
+            else []
+        )
+        if self.first_seen is None:
+            self.first_seen = t
+        self.last_seen, self.x = t, float(x)
+        self._average(t, probs)
+        if not self.found and t - self.first_seen >= self.options.found_grace:
+            self.found = True
+            events.append(EmotionEvent(t, "face_found", self.face, x=self.x))
+        if self.found:
+            events.extend(self._decide(t))
+        return events
+
+    def missing(self, t: float) -> list[EmotionEvent]:
+        """No detection at time t; returns [face_lost] once the grace period has passed."""
+        if self.last_seen is None or t - self.last_seen < self.options.lost_grace:
+            return []
+        was_found, x = self.found, self.x
+        self.reset()
+        return [EmotionEvent(t, "face_lost", self.face, x=x)] if was_found else []
+
+    def _decide(self, t: float) -> list[EmotionEvent]:
+        s, o = self.smoothed, self.options
+        best = int(np.argmax(s))
+        leads = best != self.heard and s[best] - s[self.heard] >= o.margin and s[best] >= o.min_confidence
+        if not leads:
+            self._candidate = None
+            return []
+        if best != self._candidate:
+            self._candidate, self._candidate_since = best, t
+        if t - self._candidate_since < o.dwell - 1e-9 or t - self._last_event < o.refractory - 1e-9:
+            return []
+        self.heard, self._candidate = best, None
+        if best == NEUTRAL and not o.neutral_cue:
+            return []
+        self._last_event = t
+        return [EmotionEvent(t, "emotion", self.face, EMOTIONS[best], float(s[best]), self.x)]
+
+    def announce_current(self, t: float) -> EmotionEvent:
+        """An emotion event for what is heard now (the listener asked: 'space' key)."""
+        conf = float(self.smoothed[self.heard]) if self.smoothed is not None else 0.0
+        return EmotionEvent(t, "emotion", self.face, self.current, conf, self.x)

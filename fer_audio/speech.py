@@ -1,0 +1,106 @@
+"""Speech through pyttsx3 (espeak-ng on Linux, SAPI5 on Windows, NSSpeechSynthesizer on macOS),
+rendered to waveforms so spoken words go through the same mixer as the earcons.
+
+Fixed phrases are rendered once and cached; other text (narrate's sentences) on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_audio.earcons import SAMPLE_RATE
+from fer_audio.wavio import read_wav, resample
+
+SILENCE_THRESHOLD = 0.01  # amplitude below which leading/trailing audio is trimmed
+PAD_SECONDS = 0.01  # s kept around speech after trimming
+
+
+class SpeechUnavailable(RuntimeError):
+    """No text-to-speech engine works here."""
+
+
+@dataclass(frozen=True)
+class SpeechOptions:
+    voice: str | None = None  # engine voice id or a part of its name/language ("en", "english")
+    rate: int = 190  # words per minute
+    volume: float = 1.0  # 0..1
+
+
+class Speaker:
+    """render(text) -> mono float32 at SAMPLE_RATE; cached for repeated phrases."""
+
+    def __init__(self, options: SpeechOptions = SpeechOptions()) -> None:
+        self.options = options
+        self._lock = threading.Lock()
+        self._cache: dict[str, np.ndarray] = {}
+        try:
+            import pyttsx3
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._engine = pyttsx3.init()
+            self._engine.setProperty("rate", options.rate)
+            self._engine.setProperty("volume", max(0.0, min(1.0, options.volume)))
+            if options.voice:
+                self._engine.setProperty("voice", self._find_voice(options.voice))
+        except SpeechUnavailable:
+            raise
+        except Exception as exc:  # pyttsx3 raises many kinds (OSError, RuntimeError, ImportError...)
+            raise SpeechUnavailable(f"no text-to-speech engine ({exc}); install espeak-ng") from exc
+        self._tmpdir = Path(tempfile.mkdtemp(prefix="fer-audio-tts-"))
+
+    def _find_voice(self, wanted: str) -> str:
+        key = wanted.lower()
+        voices = self._engine.getProperty("voices")
+        for v in voices:
+            if key == str(v.id).lower():
+                return v.id
+        for v in voices:
+            langs = " ".join(str(lang) for lang in (getattr(v, "languages", None) or []))
+            if key in f"{v.id} {v.name} {langs}".lower():
+                return v.id
+        raise SpeechUnavailable(f"no voice matches {wanted!r}; try a language code such as 'en'")
+
+    def render(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text not in self._cache:
+                self._cache[text] = self._render(text)
+            return self._cache[text]
+
+    def warm(self, phrases: list[str]) -> None:
+        for phrase in phrases:
+            self.render(phrase)
+
+    def _render(self, text: str) -> np.ndarray:
+        path = self._tmpdir / "speech.wav"
+        with contextlib.redirect_stdout(io.StringIO()):
+            self._engine.save_to_file(text, str(path))
+            self._engine.runAndWait()
+        try:
+            samples, rate = read_wav(path)
+        except (OSError, ValueError) as exc:
+            raise SpeechUnavailable(f"the speech engine wrote no audio ({exc})") from exc
+        finally:
+            path.unlink(missing_ok=True)
+        return _trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            for f in self._tmpdir.iterdir():
+                f.unlink()
+            os.rmdir(self._tmpdir)
+
+
+def _trim(x: np.ndarray) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(x) > SILENCE_THRESHOLD)
+    if loud.size == 0:
+        return x.astype(np.float32)
+    pad = int(PAD_SECONDS * SAMPLE_RATE)
+    return x[max(0, loud[0] - pad) : loud[-1] + pad].astype(np.float32)

@@ -1,0 +1,71 @@
+"""Typed results passed between stages (frozen dataclasses; full-precision values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_audio.labels import EMOTIONS
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face in pixel coordinates of its frame; score is the detector's confidence (or 1.0)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float = 1.0
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.x + self.w / 2.0, self.y + self.h / 2.0
+
+    def iou(self, other: FaceBox) -> float:
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class FacePrediction:
+    """One classified face: its box, the top emotion, and all 7 probabilities (float32, sum 1)."""
+
+    box: FaceBox
+    probabilities: np.ndarray  # (7,) float32 in fer_audio.labels order
+
+    @property
+    def index(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def emotion(self) -> str:
+        return EMOTIONS[self.index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities[self.index])
+
+
+@dataclass(frozen=True)
+class EmotionEvent:
+    """Something the listener should hear about one tracked face.
+
+    kind: 'emotion', 'face_found' or 'face_lost'; t: seconds since the stream started;
+    x: horizontal centre of the face, 0 (left) .. 1 (right); confidence: smoothed, 0..1.
+    """
+
+    t: float
+    kind: str
+    face: int
+    emotion: str = ""
+    confidence: float = 0.0
+    x: float = 0.5

@@ -1,0 +1,32 @@
+"""`fer-audio train`: run (or resume) a training run, then export and score it."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+
+from fer_audio.datasets import DatasetError
+from training.report import finalize
+from training.train import TrainConfig, fit
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_train(
+    data: str, out: str, overrides: dict, *, resume: bool, export: bool, fail: Callable[[str, int], None]
+) -> int:
+    config = dataclasses.replace(TrainConfig(data=data, out=out), **overrides)
+    try:
+        run = fit(config, resume=resume, log=_log)
+    except KeyboardInterrupt:
+        print("training stopped; continue it with --resume", file=sys.stderr)
+        return 130
+    except (DatasetError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        fail(str(exc), 2)
+    if export:
+        finalize(run, log=_log)
+    print(f"run written to {run}")
+    return 0

@@ -1,0 +1,37 @@
+"""Export a Keras model to TFLite (float32, float16, dynamic-range int8) through a SavedModel."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from fer_audio.preprocess import INPUT_SIZE
+
+QUANTIZATIONS = ("float32", "float16", "int8")
+
+
+def with_flip_average(model: keras.Model) -> keras.Model:
+    """Wrap `model` so it returns the mean of its predictions on the face and its mirror image."""
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    flipped = keras.ops.flip(inputs, axis=2)
+    outputs = keras.layers.Average(name="flip_average")([model(inputs), model(flipped)])
+    return keras.Model(inputs, outputs, name=f"{model.name}_flip")
+
+
+def to_tflite(model: keras.Model, quantization: str = "float32") -> bytes:
+    """Convert with a dynamic batch dimension; input (n, 48, 48, 1) float32, output (n, 7)."""
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}")
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = str(Path(tmp) / "saved_model")
+        model.export(saved, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        if quantization == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantization == "int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        return converter.convert()

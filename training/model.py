@@ -1,0 +1,56 @@
+"""The expression CNN: a compact VGG-style network sized for a 2-core CPU.
+
+Input (n, 48, 48, 1) float32 grey values 0..255 (see fer_audio.preprocess); output (n, 7)
+softmax probabilities in fer_audio.labels order. Per-image standardisation is the first layer,
+so the exported model carries its own normalisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers, ops
+
+from fer_audio.labels import NUM_CLASSES
+from fer_audio.preprocess import INPUT_SIZE
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    stem: int = 16  # channels of the single full-resolution conv before the first pooling
+    widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of each stage (24, 12, 6, 3 px)
+    convs_per_stage: int = 2  # 3x3 conv + BN + ReLU layers per stage
+    dropout: float = 0.4  # before the classifier
+    weight_decay: float = 0.0  # L2 on conv kernels (AdamW decays weights instead)
+
+
+@keras.saving.register_keras_serializable(package="fer_audio")
+class PerImageStandardize(layers.Layer):
+    """(x - mean) / max(std, 1/sqrt(N)) over each image: brightness and contrast invariance."""
+
+    def call(self, x):
+        mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+        var = ops.mean(ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
+        floor = 1.0 / float(INPUT_SIZE)
+        return (x - mean) / ops.maximum(ops.sqrt(var), floor)
+
+
+def build_model(options: ModelOptions = ModelOptions()) -> keras.Model:
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    x = PerImageStandardize(name="standardize")(inputs)
+    x = layers.Conv2D(options.stem, 3, padding="same", use_bias=False, name="stem")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)
+    for stage, width in enumerate(options.widths):
+        for i in range(options.convs_per_stage):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{stage}_{i}")(x)
+            x = layers.BatchNormalization(name=f"bn{stage}_{i}")(x)
+            x = layers.ReLU(name=f"relu{stage}_{i}")(x)
+        if stage < len(options.widths) - 1:
+            x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(options.dropout, name="dropout")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)
+    return keras.Model(inputs, outputs, name="fer_audio_cnn")

@@ -128,11 +128,12 @@ def _recipes() -> dict[str, np.ndarray]:
 def finish(x: np.ndarray, rms_dbfs: float = TARGET_RMS_DBFS) -> np.ndarray:
     """Remove DC, fade both ends, set loudness; float32 mono. Peak limiting is done per pack."""
     x = np.asarray(x, np.float64)
-    x = x - x.mean()
     n_fade = min(int(FADE_SECONDS * SAMPLE_RATE), len(x) // 2)
     ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n_fade))
-    x[:n_fade] *= ramp
-    x[len(x) - n_fade :] *= ramp[::-1]
+    window = np.ones_like(x)
+    window[:n_fade], window[len(x) - n_fade :] = ramp, ramp[::-1]
+    x = x * window
+    x = x - window * (x.sum() / window.sum())  # zero mean, ends still at zero
     rms = np.sqrt(np.mean(x**2))
     return (x * (10 ** (rms_dbfs / 20) / max(rms, 1e-12))).astype(np.float32)
 

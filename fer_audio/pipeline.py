@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_audio.audio import AudioOutput
 from fer_audio.cues import Cuer
+from fer_audio.detect import TrackingDetector
 from fer_audio.preprocess import to_gray8
 from fer_audio.recognize import Recognizer
 from fer_audio.sources import Frame, FrameSource
@@ -40,8 +41,9 @@ class StageTimes:
 class FrameProcessor:
     """process(frame) -> events, timing each stage."""
 
-    def __init__(self, recognizer: Recognizer, tracker: FaceTracker) -> None:
+    def __init__(self, recognizer: Recognizer, tracker: FaceTracker, rescan: float = 0.5) -> None:
         self.recognizer, self.tracker = recognizer, tracker
+        self.detector = TrackingDetector(recognizer.detector, rescan)
         self.times = StageTimes()
 
     def process(self, frame: Frame) -> list[EmotionEvent]:
@@ -49,7 +51,7 @@ class FrameProcessor:
         t0 = clock()
         self.times.seconds["capture"] += max(0.0, t0 - frame.captured)
         gray = to_gray8(frame.image)
-        boxes = self.recognizer.detect(gray)
+        boxes = sorted(self.detector.detect_at(gray, frame.t), key=lambda b: b.x)
         t1 = clock()
         faces = self.recognizer.classify(gray, boxes)
         t2 = clock()

@@ -12,6 +12,9 @@ How an emotion event happens:
 3. The candidate must stay the candidate for ``dwell`` seconds.
 4. No two emotion events of one face come closer than ``refractory`` seconds.
 
+An event's time ``t`` is when these conditions were met, interpolated between frames (at most
+the current frame's time), so the same stream gives the same events at 15 or 60 fps.
+
 Neutral is the resting state: a return to neutral is silent unless ``neutral_cue`` is set.
 A face is announced (``face_found``) once it has been seen for ``found_grace`` seconds, and
 ``face_lost`` once it has not been seen for ``lost_grace`` seconds.
@@ -70,6 +73,9 @@ class EmotionSmoother:
         self.last_seen: float | None = None
         self.found = False
         self.x = 0.5
+        self._previous: np.ndarray | None = None  # smoothed at the previous sample
+        self._previous_t: float | None = None
+        self._last_input: np.ndarray | None = None
         self._candidate: int | None = None
         self._candidate_since = 0.0
         self._last_event = -math.inf
@@ -79,15 +85,18 @@ class EmotionSmoother:
         return EMOTIONS[self.heard]
 
     def _average(self, t: float, probs: np.ndarray) -> None:
-        if self.smoothed is None or self.last_t is None:
-            self.smoothed = probs.astype(np.float64)
-        else:
-            dt = max(0.0, t - self.last_t)
-            alpha = (
-                1.0 - math.exp(-dt / self.options.time_constant) if self.options.time_constant > 0 else 1.0
-            )
-            self.smoothed = self.smoothed + alpha * (probs - self.smoothed)
-        self.last_t = t
+        """Exact EMA for an input that moves linearly from the last sample to this one, so the
+        result does not depend on the frame rate."""
+        self._previous = self.smoothed
+        if self.smoothed is None or self.last_t is None or self.options.time_constant <= 0:
+            self.smoothed = probs.copy()
+        elif t > self.last_t:
+            dt, tau = t - self.last_t, self.options.time_constant
+            decay = math.exp(-dt / tau)
+            slope_tau = (probs - self._last_input) * (tau / dt)
+            self.smoothed = probs - slope_tau + (self.smoothed - self._last_input + slope_tau) * decay
+        self._last_input = probs
+        self._previous_t, self.last_t = self.last_t, t
 
     def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
         """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
@@ -116,22 +125,36 @@ class EmotionSmoother:
         self.reset()
         return [EmotionEvent(t, "face_lost", self.face, x=x)] if was_found else []
 
+    def _lead(self, s: np.ndarray, best: int) -> float:
+        """How far `best` is past both thresholds (>= 0 means it qualifies)."""
+        o = self.options
+        return min(s[best] - s[self.heard] - o.margin, s[best] - o.min_confidence)
+
+    def _onset(self, t: float, best: int) -> float:
+        """When, between the previous sample and t, the candidate crossed its thresholds."""
+        if self._previous is None or self._previous_t is None:
+            return t
+        before, now = self._lead(self._previous, best), self._lead(self.smoothed, best)
+        if before >= 0 or now <= before:
+            return self._previous_t if before >= 0 else t
+        return self._previous_t + (t - self._previous_t) * (-before) / (now - before)
+
     def _decide(self, t: float) -> list[EmotionEvent]:
         s, o = self.smoothed, self.options
         best = int(np.argmax(s))
-        leads = best != self.heard and s[best] - s[self.heard] >= o.margin and s[best] >= o.min_confidence
-        if not leads:
+        if best == self.heard or self._lead(s, best) < 0:
             self._candidate = None
             return []
         if best != self._candidate:
-            self._candidate, self._candidate_since = best, t
-        if t - self._candidate_since < o.dwell - 1e-9 or t - self._last_event < o.refractory - 1e-9:
+            self._candidate, self._candidate_since = best, self._onset(t, best)
+        due = max(self._candidate_since + o.dwell, self._last_event + o.refractory)
+        if t < due - 1e-9:
             return []
         self.heard, self._candidate = best, None
         if best == NEUTRAL and not o.neutral_cue:
             return []
-        self._last_event = t
-        return [EmotionEvent(t, "emotion", self.face, EMOTIONS[best], float(s[best]), self.x)]
+        self._last_event = due
+        return [EmotionEvent(due, "emotion", self.face, EMOTIONS[best], float(s[best]), self.x)]
 
     def announce_current(self, t: float) -> EmotionEvent:
         """An emotion event for what is heard now (the listener asked: 'space' key)."""

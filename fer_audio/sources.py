@@ -48,7 +48,13 @@ def describe(source: str) -> str:
 
 
 def _open(source: str) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)  # our own one-line message says what failed
+    try:
+        cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
+    finally:
+        logging.setLogLevel(level)
     if not cap.isOpened():
         cap.release()
         if is_camera(source):

@@ -11,6 +11,7 @@ import io
 import os
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class Speaker:
         except Exception as exc:  # pyttsx3 raises many kinds (OSError, RuntimeError, ImportError...)
             raise SpeechUnavailable(f"no text-to-speech engine ({exc}); install espeak-ng") from exc
         self._tmpdir = Path(tempfile.mkdtemp(prefix="fer-audio-tts-"))
+        self._count = 0
 
     def _find_voice(self, wanted: str) -> str:
         key = wanted.lower()
@@ -78,24 +80,41 @@ class Speaker:
         for phrase in phrases:
             self.render(phrase)
 
-    def _render(self, text: str) -> np.ndarray:
-        path = self._tmpdir / "speech.wav"
-        with contextlib.redirect_stdout(io.StringIO()):
-            self._engine.save_to_file(text, str(path))
-            self._engine.runAndWait()
-        try:
-            samples, rate = read_wav(path)
-        except (OSError, ValueError) as exc:
-            raise SpeechUnavailable(f"the speech engine wrote no audio ({exc})") from exc
-        finally:
-            path.unlink(missing_ok=True)
-        return _trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1))
+    def _render(self, text: str, attempts: int = 3) -> np.ndarray:
+        """Synthesize to a fresh temporary WAV; the engine writes it from its own thread, so a
+        file that is not complete yet is waited for briefly and the synthesis retried."""
+        error: Exception | None = None
+        for _ in range(attempts):
+            self._count += 1
+            path = self._tmpdir / f"speech-{self._count}.wav"
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._engine.save_to_file(text, str(path))
+                self._engine.runAndWait()
+            try:
+                samples, rate = _read_when_ready(path)
+                return _trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1))
+            except (OSError, ValueError) as exc:
+                error = exc
+            finally:
+                path.unlink(missing_ok=True)
+        raise SpeechUnavailable(f"the speech engine wrote no audio for {text!r} ({error})")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
             for f in self._tmpdir.iterdir():
                 f.unlink()
             os.rmdir(self._tmpdir)
+
+
+def _read_when_ready(path: Path, timeout: float = 1.0) -> tuple[np.ndarray, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read_wav(path)
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _trim(x: np.ndarray) -> np.ndarray:

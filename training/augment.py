@@ -16,7 +16,7 @@ class AugmentOptions:
     zoom: float = 0.1  # fraction, uniform +-
     brightness: float = 0.2  # fraction of full scale, uniform +-
     contrast: float = 0.3  # factor range 1 +- contrast
-    cutout: float = 0.5  # probability of blanking one 16x16 square per image
+    cutout: float = 0.3  # probability of blanking one 16x16 square per image
     cutout_size: int = 16  # pixels
 
 

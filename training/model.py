@@ -18,10 +18,10 @@ from fer_audio.preprocess import INPUT_SIZE
 
 @dataclass(frozen=True)
 class ModelOptions:
-    stem: int = 16  # channels of the single full-resolution conv before the first pooling
+    stem: int = 32  # channels of the single full-resolution conv before the first pooling
     widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of each stage (24, 12, 6, 3 px)
     convs_per_stage: int = 2  # 3x3 conv + BN + ReLU layers per stage
-    dropout: float = 0.4  # before the classifier
+    dropout: float = 0.3  # before the classifier
     weight_decay: float = 0.0  # L2 on conv kernels (AdamW decays weights instead)
 
 

@@ -1,0 +1,377 @@
+"""Benchmarks: print figures (accuracy, speed, smoothing quality, audio latency, memory) and write
+benchmarks/results/latest.json. They never fail on timing.
+
+    python -m benchmarks                 # everything but the soak run
+    python -m benchmarks accuracy live   # some sections
+    python -m benchmarks soak --soak-minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.earcon_metrics import min_pairwise_distance
+from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
+from fer_audio.classify import Classifier
+from fer_audio.datasets import load_dataset
+from fer_audio.evaluation import Scores
+from fer_audio.labels import EMOTIONS
+from fer_audio.smoothing import SENSITIVITY
+from training.split import stratified_split
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+TAR = SHARED / "datasets" / "fer2013-images.tar.gz"
+VIDEO = SHARED / "videos" / "phone-smile.mp4"
+RESULTS = ROOT / "benchmarks" / "results"
+FER_PACKAGE = {  # figures measured here for the `fer` package (from the issues; not re-run here)
+    "private_test_accuracy": 0.659,
+    "public_test_accuracy": 0.652,
+    "ms_per_256px_photo": 8.7,
+    "video_fps": 35.0,
+    "label_changes_per_min_talking_face": 523,
+}
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+_data_cache: dict = {}
+
+
+def data():
+    if "d" not in _data_cache:
+        _data_cache["d"] = load_dataset(TAR)
+    return _data_cache["d"]
+
+
+def bench_accuracy() -> dict:
+    faces = data().require("PublicTest")
+    clf = Classifier()
+    x = faces.images.astype(np.float32)
+    started = time.perf_counter()
+    probs = clf.predict_batched(x, 64)
+    batch_ms = (time.perf_counter() - started) / len(x) * 1000
+    started = time.perf_counter()
+    for face in x[:300]:
+        clf.predict(face[None])
+    single_ms = (time.perf_counter() - started) / 300 * 1000
+    scores = Scores.of(faces.labels, probs.argmax(1))
+    say(
+        f"accuracy: PublicTest {scores.accuracy:.2%} on {scores.n} faces (the fer package: "
+        f"{FER_PACKAGE['public_test_accuracy']:.1%})"
+    )
+    for name, s in scores.per_class().items():
+        say(f"  {name:<9} recall {s['recall']:.3f} precision {s['precision']:.3f} f1 {s['f1']:.3f}")
+    say(
+        f"classify: {batch_ms:.3f} ms per face in batches of 64, {single_ms:.3f} ms for a single face; "
+        f"model {clf.path.stat().st_size / 1e6:.2f} MB"
+    )
+    return {
+        "public_test": scores.to_json(),
+        "ms_per_face_batch64": batch_ms,
+        "ms_per_face_single": single_ms,
+        "model_bytes": clf.path.stat().st_size,
+    }
+
+
+def _photos(folder: Path, n: int = 200) -> list[Path]:
+    """Ordinary photos: real FER faces at 140-180 px in 256x256 frames, and video frames."""
+    faces = data().require("PublicTest")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        face = faces.images[rng.integers(len(faces))]
+        side = int(rng.integers(140, 181))
+        img = np.full((256, 256), int(rng.integers(60, 200)), np.uint8)
+        x, y = rng.integers(0, 256 - side, size=2)
+        img[y : y + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+        path = folder / f"photo_{i}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
+        paths.append(path)
+    return paths
+
+
+def bench_narrate() -> dict:
+    from fer_audio.narrate import narrate
+    from fer_audio.recognize import Recognizer
+
+    recognizer = Recognizer()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _photos(Path(tmp))
+        list(narrate(paths[:5], recognizer))  # warm up
+        started = time.perf_counter()
+        results = list(narrate([Path(tmp)], recognizer))
+        seconds = time.perf_counter() - started
+    faces = sum(len(r.faces) for r in results)
+    ms = seconds / len(results) * 1000
+    say(
+        f"narrate: {len(results) / seconds:.0f} photos/s ({ms:.2f} ms per 256x256 photo, decode + detect + "
+        f"classify; {faces} faces in {len(results)} photos); "
+        f"the fer package: {FER_PACKAGE['ms_per_256px_photo']} ms "
+        f"per photo -> {FER_PACKAGE['ms_per_256px_photo'] / ms:.1f}x"
+    )
+    return {
+        "photos_per_s": len(results) / seconds,
+        "ms_per_photo": ms,
+        "faces": faces,
+        "photos": len(results),
+    }
+
+
+def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, int] | None = None):
+    from fer_audio.pipeline import FrameProcessor
+    from fer_audio.recognize import Recognizer
+    from fer_audio.sources import Frame, FrameSource, SourceOptions
+    from fer_audio.track import FaceTracker
+
+    processor = FrameProcessor(Recognizer(), FaceTracker())
+    events = []
+    started = time.perf_counter()
+    with FrameSource(SourceOptions(source, realtime=False)) as src:
+        for frame in src:
+            if resize is not None:
+                frame = Frame(frame.index, frame.t, cv2.resize(frame.image, resize), frame.captured)
+            events += processor.process(frame)
+    seconds = time.perf_counter() - started
+    return processor, events, seconds
+
+
+def bench_live() -> dict:
+    processor, events, seconds = _run_video(str(VIDEO))
+    n = processor.times.frames
+    stages = {k: round(v, 3) for k, v in processor.times.ms_per_frame().items()}
+    emotion = [e for e in events if e.kind == "emotion"]
+    video_seconds = n / 24.7
+    say(
+        f"live: {n / seconds:.0f} frames/s on phone-smile.mp4 (596x336, --no-realtime); the fer package: "
+        f"{FER_PACKAGE['video_fps']:.0f} fps -> {n / seconds / FER_PACKAGE['video_fps']:.1f}x"
+    )
+    say(f"  per stage, ms per frame: {stages}; full scans {processor.detector.scans} of {n} frames")
+    say(
+        f"  events on the clip: {len(events)} ({len(emotion)} emotion: "
+        f"{', '.join(f'{e.emotion}@{e.t:.1f}s' for e in emotion)}), "
+        f"{len(emotion) / (video_seconds / 60):.1f} emotion events/min"
+    )
+    p640, _, s640 = _run_video(str(VIDEO), resize=(640, 480))
+    ms640 = s640 / p640.times.frames * 1000
+    say(f"  640x480 frames: {ms640:.1f} ms of processing per frame")
+    return {
+        "fps": n / seconds,
+        "ms_per_frame_stages": stages,
+        "ms_per_640x480_frame": ms640,
+        "events": len(events),
+        "emotion_events": len(emotion),
+        "emotion_events_per_min": len(emotion) / (video_seconds / 60),
+    }
+
+
+def _probs_by_class(faces) -> dict[int, np.ndarray]:
+    probs = Classifier().predict_batched(faces.images.astype(np.float32), 64)
+    return {c: probs[faces.labels == c] for c in range(len(EMOTIONS))}
+
+
+def bench_smoothing() -> dict:
+    train = data().require("Training")
+    _, val_idx = stratified_split(train.labels, 0.1, 1234)  # the training run's validation slice
+    sets = {
+        "validation (tuning)": _probs_by_class(train.subset(val_idx)),
+        "PublicTest (held out)": _probs_by_class(data().require("PublicTest")),
+    }
+    out: dict = {}
+    for set_name, by_class in sets.items():
+        for preset, options in SENSITIVITY.items():
+            for fps in (15, 30):
+                r = evaluate_smoothing(by_class, options, fps)
+                out[f"{set_name}/{preset}/{fps}fps"] = r
+                say(
+                    f"smoothing [{set_name}, {preset}, {fps} fps]: F1 {r['event_f1']:.3f} "
+                    f"(P {r['event_precision']:.3f} "
+                    f"R {r['event_recall']:.3f}), median latency {r['median_latency_s']} s, "
+                    f"{r['false_events_per_min_stable']} false events/min when stable, "
+                    f"{r['events_per_min']} events/min; raw per-frame label changes "
+                    f"{r['raw_label_changes_per_min']}/min"
+                )
+    return out
+
+
+def bench_audio() -> dict:
+    from fer_audio.audio import AudioDeviceError, SoundDeviceOutput
+    from fer_audio.cues import stereo
+    from fer_audio.earcons import default_cues
+
+    cues = default_cues()
+    distance, pair = min_pairwise_distance({k: v for k, v in cues.items() if k in EMOTIONS})
+    say(
+        f"earcons: smallest pairwise distance between the 7 emotion cues {distance:.1f} "
+        f"({pair[0]} / {pair[1]}; "
+        f"spectral-centroid and loudness contours)"
+    )
+    result = {"earcon_min_distance": distance, "closest_pair": list(pair)}
+    try:
+        out = SoundDeviceOutput()
+    except AudioDeviceError as exc:
+        say(f"audio latency: not measured ({exc})")
+        return result
+    lat = []
+    for i in range(40):
+        cue = out.mixer.submit(stereo(cues[EMOTIONS[i % 7]], 0.5), key=i)
+        while cue.started is None:
+            time.sleep(0.0005)
+        lat.append((cue.started - cue.submitted) * 1000)
+        time.sleep(0.45)
+    out.close()
+    say(
+        f"audio: event -> first sample in the audio callback: median {np.median(lat):.1f} ms, "
+        f"95th percentile {np.percentile(lat, 95):.1f} ms (block {256} frames)"
+    )
+    result.update(
+        event_to_callback_ms_median=float(np.median(lat)),
+        event_to_callback_ms_p95=float(np.percentile(lat, 95)),
+    )
+    return result
+
+
+def bench_glass_to_ear() -> dict:
+    """Real-time run of the video through the whole session with the sound device: capture ->
+    cue's first sample in the callback, for cues caused by a frame (the dwell is excluded: the
+    event is emitted on the frame that completes it)."""
+    from fer_audio.audio import AudioDeviceError, SoundDeviceOutput
+    from fer_audio.cues import Cuer
+    from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession
+    from fer_audio.recognize import Recognizer
+    from fer_audio.smoothing import sensitivity
+    from fer_audio.soundpack import SoundPack
+    from fer_audio.sources import FrameSource, SourceOptions
+    from fer_audio.track import FaceTracker, TrackerOptions
+
+    try:
+        output = SoundDeviceOutput()
+    except AudioDeviceError as exc:
+        say(f"glass-to-ear: not measured ({exc})")
+        return {}
+    lat = []
+    for _ in range(3):
+        tracker = FaceTracker(TrackerOptions(smoother=sensitivity("high")))
+        session = LiveSession(
+            FrameSource(SourceOptions(str(VIDEO), realtime=True)),
+            FrameProcessor(Recognizer(), tracker),
+            Cuer(SoundPack.default(), None),
+            output,
+            EventLog(None),
+        )
+        session.run()
+        output.wait(2.0)
+        lat += session.latencies
+    output.close()
+    ms = [v * 1000 for v in lat]
+    say(
+        f"glass-to-ear: frame capture -> cue's first sample in the callback: median {np.median(ms):.1f} ms, "
+        f"max {max(ms):.1f} ms over {len(ms)} cues (dwell excluded)"
+    )
+    return {"median_ms": float(np.median(ms)), "max_ms": float(max(ms)), "cues": len(ms)}
+
+
+def bench_soak(minutes: float) -> dict:
+    from fer_audio.pipeline import FrameProcessor
+    from fer_audio.recognize import Recognizer
+    from fer_audio.sources import Frame, FrameSource, SourceOptions
+    from fer_audio.track import FaceTracker
+
+    processor = FrameProcessor(Recognizer(), FaceTracker())
+    offset, t_end, start_rss, marks = 0.0, minutes * 60, None, []
+    while offset < t_end:
+        with FrameSource(SourceOptions(str(VIDEO), realtime=False)) as src:
+            last = 0.0
+            for frame in src:
+                processor.process(Frame(frame.index, offset + frame.t, frame.image, frame.captured))
+                last = frame.t
+        offset += last + 1 / 24.7
+        if start_rss is None:
+            start_rss = rss_mb()
+        marks.append(rss_mb())
+    say(
+        f"memory: RSS {start_rss:.0f} MB after the first loop, "
+        f"{marks[-1]:.0f} MB after {minutes:g} minutes of "
+        f"video looped ({len(marks)} loops, max {max(marks):.0f} MB)"
+    )
+    return {
+        "rss_start_mb": start_rss,
+        "rss_end_mb": marks[-1],
+        "rss_max_mb": max(marks),
+        "video_minutes": minutes,
+    }
+
+
+def bench_startup() -> dict:
+    import subprocess
+
+    def timed(args):
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "fer_audio", *args], capture_output=True, check=False)
+            runs.append(time.perf_counter() - started)
+        return float(np.median(runs))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        face = data().require("PublicTest").images[0]
+        cv2.imwrite(f"{tmp}/face.png", face)
+        help_s = timed(["--help"])
+        narrate_s = timed(["narrate", f"{tmp}/face.png", "--no-speak", "--quiet"])
+    say(
+        f"start-up: fer-audio --help {help_s:.2f} s; narrate of one photo, start to finish {narrate_s:.2f} s "
+        f"(median of 5)"
+    )
+    return {"help_s": help_s, "narrate_one_photo_s": narrate_s}
+
+
+SECTIONS = {
+    "startup": bench_startup,
+    "accuracy": bench_accuracy,
+    "narrate": bench_narrate,
+    "live": bench_live,
+    "smoothing": bench_smoothing,
+    "audio": bench_audio,
+    "glass": bench_glass_to_ear,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("sections", nargs="*", help=f"some of: {', '.join([*SECTIONS, 'soak'])}")
+    parser.add_argument("--soak-minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    if not TAR.exists():
+        sys.exit(f"benchmarks: {TAR} is missing (the benchmarks read FER-2013 and the video from ../shared)")
+    chosen = args.sections or list(SECTIONS)
+    results = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}}
+    for name in chosen:
+        results[name] = bench_soak(args.soak_minutes) if name == "soak" else SECTIONS[name]()
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=float))
+    say(f"wrote {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Shared fixtures: ../shared data (fails loudly in CI when missing), real face images, PulseAudio."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _need(path: Path) -> Path:
+    if path.exists():
+        return path
+    message = f"{path} is missing: the tests read FER-2013 and the video from ../shared"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def fer_tar() -> Path:
+    return _need(SHARED / "datasets" / "fer2013-images.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def fer_csv() -> Path:
+    return _need(SHARED / "datasets" / "fer2013-sample.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def video() -> Path:
+    return _need(SHARED / "videos" / "phone-smile.mp4")
+
+
+@pytest.fixture(scope="session")
+def public_test_faces(fer_tar) -> dict[str, list[np.ndarray]]:
+    """{class name: first 40 PublicTest crops (48x48 uint8)} read from the real archive."""
+    out: dict[str, list[np.ndarray]] = {}
+    with tarfile.open(fer_tar) as tar:
+        for m in tar:
+            if not m.isfile() or "/test/" not in f"/{m.name}":
+                continue
+            cls = m.name.split("/")[-2]
+            if len(out.setdefault(cls, [])) < 40:
+                data = np.frombuffer(tar.extractfile(m).read(), np.uint8)
+                out[cls].append(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
+    return out
+
+
+def pad_face(
+    face: np.ndarray, side: int = 160, canvas: tuple[int, int] = (300, 400), at: int = 120
+) -> np.ndarray:
+    """A FER crop enlarged to `side` px and placed on a grey canvas at column `at` (BGR)."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    img = np.full(canvas, 128, np.uint8)
+    top = (canvas[0] - side) // 2
+    img[top : top + side, at : at + side] = big
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+
+
+@pytest.fixture(scope="session")
+def detectable_faces(public_test_faces) -> list[np.ndarray]:
+    """Real FER crops that the default detector finds exactly once when padded into a photo."""
+    from fer_audio.detect import make_detector
+    from fer_audio.preprocess import to_gray8
+
+    detector = make_detector()
+    found = []
+    for faces in public_test_faces.values():
+        for face in faces:
+            if len(detector.detect(to_gray8(pad_face(face)))) == 1:
+                found.append(face)
+    assert len(found) >= 20, "the Haar detector should find most padded FER faces"
+    return found
+
+
+@pytest.fixture(scope="session")
+def video_frames(video) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    from fer_audio.recognize import Recognizer
+
+    return Recognizer()
+
+
+# ---------------------------------------------------------------------------------- PulseAudio
+
+
+class NullSink:
+    """A PulseAudio server with a null sink; record() captures what was really played."""
+
+    def __init__(self, runtime: Path) -> None:
+        self.runtime = runtime
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SINK": "ferout"}
+
+    def record(self, path: Path) -> subprocess.Popen:
+        cmd = [
+            "parec",
+            "-d",
+            "ferout.monitor",
+            "--rate=44100",
+            "--channels=2",
+            "--format=float32le",
+            "--latency-msec=10",
+        ]
+        proc = subprocess.Popen(cmd, stdout=path.open("wb"), env=self.env)
+        time.sleep(0.3)
+        return proc
+
+    @staticmethod
+    def read(path: Path) -> np.ndarray:
+        return np.fromfile(path, np.float32).reshape(-1, 2)
+
+
+@pytest.fixture(scope="session")
+def null_sink(tmp_path_factory):
+    if not shutil.which("pulseaudio") or not shutil.which("parec"):
+        message = "PulseAudio is not installed (make test installs it: scripts/install-system-deps.sh)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    runtime = tmp_path_factory.mktemp("pulse")
+    sink = NullSink(runtime)
+    subprocess.run(
+        [
+            "pulseaudio",
+            "--daemonize=yes",
+            "--exit-idle-time=-1",
+            "-n",
+            "--use-pid-file=yes",
+            "--load=module-null-sink sink_name=ferout rate=44100 channels=2",
+            "--load=module-native-protocol-unix",
+            "--log-target=stderr",
+        ],
+        env=sink.env,
+        check=True,
+        capture_output=True,
+    )
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], env=sink.env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-sink", "ferout"], env=sink.env, check=True)
+    saved = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    yield sink
+    subprocess.run(["pulseaudio", "--kill"], env=sink.env, capture_output=True)
+    if saved is None:
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = saved

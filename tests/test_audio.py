@@ -1,0 +1,168 @@
+"""The real audio path: sounddevice -> PortAudio -> PulseAudio null sink, recorded with parec."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from fer_audio.audio import Mixer, WavOutput
+from fer_audio.cues import pan_gains, stereo
+from fer_audio.earcons import SAMPLE_RATE, default_cues
+from fer_audio.wavio import read_wav
+
+pytestmark = pytest.mark.audio
+
+PLAYER = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from fer_audio.audio import SoundDeviceOutput
+    from fer_audio.cues import stereo
+    from fer_audio.earcons import default_cues
+    from fer_audio.speech import Speaker
+    out = SoundDeviceOutput()
+    cues = default_cues()
+    out.play(stereo(cues["ready"], 0.5))  # as in the live tool: the first cue warms up the sink
+    out.wait()
+    time.sleep(0.3)
+    out.play(stereo(cues["happy"], 0.0))
+    out.wait()
+    time.sleep(0.3)
+    out.play(stereo(cues["sad"], 1.0))
+    out.wait()
+    time.sleep(0.3)
+    out.play(stereo(Speaker().render("happy"), 0.5))
+    out.wait()
+    out.close()
+""")
+
+
+def _spectrum(x: np.ndarray) -> np.ndarray:
+    mag = np.abs(np.fft.rfft(x, n=16384))
+    return mag / np.linalg.norm(mag)
+
+
+def _find(recorded: np.ndarray, cue: np.ndarray) -> tuple[int, float]:
+    """(offset, normalised correlation) of cue inside recorded (mono)."""
+    corr = np.correlate(recorded, cue, mode="valid")
+    energy = np.sqrt(np.convolve(recorded**2, np.ones(len(cue)), mode="valid")) * np.linalg.norm(cue)
+    score = corr / np.maximum(energy, 1e-9)
+    i = int(np.argmax(score))
+    return i, float(score[i])
+
+
+def test_what_is_played_is_what_was_sent(null_sink, tmp_path):
+    raw = tmp_path / "rec.raw"
+    rec = null_sink.record(raw)
+    try:
+        env = {**null_sink.env, "PYTHONPATH": str(ROOT)}
+        r = subprocess.run(
+            [sys.executable, "-c", PLAYER], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.3)
+    finally:
+        rec.terminate()
+        rec.wait()
+    audio = null_sink.read(raw)
+    assert len(audio) > SAMPLE_RATE // 2, "nothing was recorded from the null sink"
+    cues = default_cues()
+    left, right = audio[:, 0].astype(np.float64), audio[:, 1].astype(np.float64)
+    i_happy, s_happy = _find(left, cues["happy"].astype(np.float64))
+    i_sad, s_sad = _find(right, cues["sad"].astype(np.float64))
+    assert s_happy > 0.95 and s_sad > 0.95, (s_happy, s_sad)
+    assert i_sad > i_happy + len(cues["happy"])  # in order, not overlapping
+    # panned: happy (x=0) is in the left ear only, sad (x=1) in the right only
+    seg = slice(i_happy, i_happy + len(cues["happy"]))
+    assert np.abs(right[seg]).max() < 0.01 * np.abs(left[seg]).max()
+    # the spectrum of what was recorded matches what was sent, and so does the level
+    np.testing.assert_array_less(0.98, float(_spectrum(left[seg]) @ _spectrum(cues["happy"])))
+    assert np.abs(left[seg]).max() == pytest.approx(np.abs(cues["happy"]).max(), rel=0.05)
+    # the spoken label follows the two cues
+    tail = audio[i_sad + len(cues["sad"]) :].mean(axis=1)
+    assert np.sqrt(np.mean(tail**2)) > 0.005 and (np.abs(tail) > 0.05).sum() > SAMPLE_RATE * 0.05
+
+
+def test_mixer_replaces_a_stale_cue_and_bounds_the_backlog():
+    clock = iter(np.arange(0, 100, 0.001)).__next__
+    m = Mixer(max_backlog=1.0, clock=clock)
+    one_second = np.ones((SAMPLE_RATE, 2), np.float32)
+    m.submit(one_second * 0.1, key=1)
+    m.submit(one_second * 0.2, key=1)  # a newer event for the same face replaces the queued one
+    out = np.zeros((256, 2), np.float32)
+    m.fill(out)
+    assert np.allclose(out, 0.2)
+    for k in range(5):
+        m.submit(one_second * 0.3, key=10 + k)
+    assert m.backlog_seconds() <= 2.0 + 1e-6  # the playing cue plus at most ~1 s queued
+    m.muted = True
+    m.fill(out)
+    assert not out.any()
+
+
+def test_mixer_callback_only_copies_and_records_start_times():
+    m = Mixer()
+    cue = m.submit(stereo(default_cues()["fear"]))
+    out = np.zeros((256, 2), np.float32)
+    m.callback(out, 256, None, None)
+    assert cue.started is not None and cue.started >= cue.submitted
+    np.testing.assert_allclose(out[:, 0], stereo(default_cues()["fear"])[:256, 0])
+
+
+def test_wav_output_places_cues_on_the_timeline(tmp_path):
+    out = WavOutput(tmp_path / "a.wav")
+    cue = stereo(default_cues()["neutral"], 0.5)
+    out.play(cue, at=1.0)
+    out.play(cue, at=2.5)
+    out.close()
+    x, rate = read_wav(tmp_path / "a.wav")
+    loud = np.flatnonzero(np.abs(x[:, 0]) > 0.01)
+    assert loud[0] / rate == pytest.approx(1.0, abs=0.02) and loud[-1] / rate < 2.5 + len(cue) / rate + 0.01
+
+
+def test_equal_power_pan():
+    left, right = pan_gains(0.5)
+    assert left == pytest.approx(right) and left**2 + right**2 == pytest.approx(1.0)
+    assert pan_gains(0.0) == pytest.approx((1.0, 0.0))
+
+
+def test_no_device_gives_one_clear_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fer_audio",
+            "sounds",
+            "preview",
+            "--no-speak",
+            "--audio-device",
+            "no such device",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "--audio-out" in r.stderr
+
+
+def test_preview_renders_every_cue_and_its_name(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "preview.wav"
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "sounds", "preview", "--audio-out", out],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    x, rate = read_wav(out)
+    assert len(x) / rate > 12 * 0.6  # twelve cues, each with a pause and a spoken name
+    assert "happy" in r.stdout and "camera lost" in r.stdout

@@ -1,0 +1,63 @@
+"""`fer-audio evaluate`: the JSON fields, and a known tiny case gives the known accuracy."""
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from fer_audio.classify import Classifier
+from fer_audio.datasets import load_dataset
+from fer_audio.evaluation import Scores
+from test_narrate import run_cli
+
+pytestmark = pytest.mark.shared
+
+
+def test_scores_of_a_hand_made_case():
+    s = Scores.of(np.array([0, 0, 3, 3, 6]), np.array([0, 3, 3, 3, 6]))
+    assert s.accuracy == pytest.approx(0.8) and s.n == 5
+    assert s.confusion[0].tolist() == [1, 0, 0, 1, 0, 0, 0]
+    pc = s.per_class()
+    assert pc["happy"]["precision"] == pytest.approx(2 / 3) and pc["happy"]["recall"] == 1.0
+    assert pc["angry"]["f1"] == pytest.approx(2 * 1 * 0.5 / 1.5)
+    assert pc["disgust"]["support"] == 0 and pc["disgust"]["f1"] == 0.0
+
+
+def _csv_with_labels(path, images, labels):
+    rows = ["emotion,pixels,Usage"]
+    rows += [
+        f"{lab}," + " ".join(map(str, img.ravel())) + ",PublicTest"
+        for img, lab in zip(images, labels, strict=True)
+    ]
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(rows) + "\n")
+
+
+def test_known_accuracy_through_the_cli(fer_csv, tmp_path):
+    faces = load_dataset(fer_csv).splits["PublicTest"]
+    images = faces.images[:20]
+    predicted = Classifier().predict(images.astype(np.float32)).argmax(1)
+    labels = predicted.copy()
+    labels[:5] = (labels[:5] + 1) % 7  # 5 of 20 deliberately wrong: accuracy must be 0.75
+    data = tmp_path / "known.csv.gz"
+    _csv_with_labels(data, images, labels)
+    out = tmp_path / "scores.json"
+    r = run_cli("evaluate", "--data", data, "--json", out)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(out.read_text())
+    assert {"accuracy", "n", "per_class", "confusion", "ms_per_face"} <= set(result)
+    assert result["n"] == 20 and result["accuracy"] == pytest.approx(0.75)
+    assert np.asarray(result["confusion"]).sum() == 20 and result["ms_per_face"] > 0
+    assert "accuracy 75.00% on 20 faces" in r.stdout
+
+
+def test_usage_selects_a_split_and_bad_input_is_a_usage_error(fer_csv, tmp_path):
+    r = run_cli("evaluate", "--data", fer_csv, "--usage", "Training", "--json", tmp_path / "t.json")
+    assert r.returncode == 0
+    assert json.loads((tmp_path / "t.json").read_text())["n"] == 350
+    r = run_cli("evaluate", "--data", fer_csv, "--usage", "PrivateTest")
+    assert r.returncode == 2 and "no PrivateTest images" in r.stderr
+    (tmp_path / "m.tflite").write_bytes(b"garbage")
+    r = run_cli("evaluate", "--data", fer_csv, "--model", tmp_path / "m.tflite")
+    assert r.returncode == 2 and "not a usable TFLite model" in r.stderr

@@ -1,0 +1,238 @@
+"""`fer-audio live` end to end on the shared video: events, audio, failures, signals, keys, privacy."""
+
+import itertools
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from fer_audio.sources import FrameSource, SourceError, SourceOptions
+from fer_audio.wavio import read_wav
+
+pytestmark = pytest.mark.shared
+CMD = [sys.executable, "-m", "fer_audio", "live"]
+
+
+def env(extra=None):
+    return {**os.environ, "PYTHONPATH": str(ROOT), **(extra or {})}
+
+
+def run_live(*args, **kw):
+    return subprocess.run(
+        [*CMD, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env(kw.pop("extra", None)),
+        timeout=kw.pop("timeout", 180),
+        **kw,
+    )
+
+
+def read_log(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_end_to_end_on_the_video_writes_events_and_audio(video, tmp_path):
+    log, wav = tmp_path / "events.jsonl", tmp_path / "out.wav"
+    r = run_live("--source", video, "--no-realtime", "--events-log", log, "--audio-out", wav)
+    assert r.returncode == 0, r.stderr
+    records = read_log(log)
+    summary = records[-1]
+    assert summary["kind"] == "summary" and summary["frames"] >= 100 and summary["fps"] > 0
+    events = records[:-1]
+    assert summary["events"] == len(events)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "face_found"
+    emotion = [e for e in events if e["kind"] == "emotion"]
+    assert len(emotion) <= 4  # a 4.7 s clip of one person: a few events, not a stream of noise
+    for e in events:
+        assert {"t", "kind", "face", "emotion", "confidence", "x"} <= set(e)
+        assert 0 <= e["x"] <= 1 and 0 <= e["t"] <= 5.0
+    assert "Stopped: " in r.stdout
+    audio, rate = read_wav(wav)
+    assert rate == 44100 and audio.shape[1] == 2 and np.abs(audio).max() > 0.1
+
+
+@pytest.mark.audio
+def test_live_audio_reaches_the_sound_server(video, null_sink, tmp_path):
+    raw = tmp_path / "rec.raw"
+    rec = null_sink.record(raw)
+    try:
+        r = subprocess.run(
+            [*CMD, "--source", str(video), "--no-realtime"],
+            capture_output=True,
+            text=True,
+            env={**null_sink.env, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+        )
+        time.sleep(0.3)
+    finally:
+        rec.terminate()
+        rec.wait()
+    assert r.returncode == 0, r.stderr
+    audio = null_sink.read(raw)
+    # at least the ready and stop cues, and the face-found cue, were really played
+    loud = np.abs(audio).max(axis=1) > 0.05
+    assert loud.sum() > 0.3 * 44100, loud.sum()
+
+
+class FlakyCapture:
+    """A real video capture that stops delivering frames after `fail_after` reads (unplugged)."""
+
+    def __init__(self, path, fail_after):
+        self.cap, self.left = cv2.VideoCapture(str(path)), fail_after
+
+    def read(self):
+        self.left -= 1
+        return self.cap.read() if self.left >= 0 else (False, None)
+
+    def get(self, prop):
+        return self.cap.get(prop)
+
+    def isOpened(self):
+        return True
+
+    def release(self):
+        self.cap.release()
+
+
+def test_a_camera_that_fails_midway_is_reported_and_resumed(video):
+    attempts, states = [], []
+
+    def opener(source):
+        attempts.append(time.monotonic())
+        if len(attempts) in (2, 3):  # unplugged: the first two reopens fail
+            raise SourceError("camera 0 could not be opened")
+        return FlakyCapture(video, fail_after=20)
+
+    src = FrameSource(
+        SourceOptions("0", retry_initial=0.05, retry_max=0.2), on_state=states.append, opener=opener
+    )
+    frames = []
+    for frame in src:
+        frames.append(frame)
+        if len(frames) >= 30:
+            break
+        time.sleep(0.002)
+    src.close()
+    assert states[:2] == ["camera_lost", "camera_back"]
+    assert len(attempts) >= 4 and attempts[3] - attempts[2] >= attempts[2] - attempts[1]  # backoff grows
+    assert len(frames) == 30 and all(b.t > a.t for a, b in itertools.pairwise(frames))
+
+
+def test_a_camera_that_does_not_exist_is_a_clear_error():
+    r = run_live("--source", "57", "--no-audio")
+    assert r.returncode == 2
+    assert (
+        r.stderr.strip()
+        == "fer-audio: camera 57 could not be opened; check that it is connected, or pass --source VIDEO"
+    )
+
+
+def test_a_missing_video_file_is_a_clear_error(tmp_path):
+    r = run_live("--source", tmp_path / "nope.mp4", "--no-audio")
+    assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_ctrl_c_stops_quickly_and_flushes_the_log(video, tmp_path):
+    log = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [*CMD, "--source", str(video), "--no-audio", "--events-log", str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and log.read_text()):
+        time.sleep(0.05)  # wait until it is running (the first event is logged)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    stopped_in = time.monotonic() - sent
+    assert proc.returncode == 0, err
+    assert stopped_in < 1.0, stopped_in  # 0.5 s for the tool, the rest for the interpreter to exit
+    assert read_log(log)[-1]["kind"] == "summary"
+    assert "Stopped." in out
+
+
+def test_keys_through_a_terminal(video):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*CMD, "--source", str(video), "--no-audio"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    os.close(slave)
+    lines = []
+
+    def wait_for(*texts, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+            if ready:
+                line = proc.stdout.readline()
+                lines.append(line)
+                if any(text in line for text in texts):
+                    return True
+        return False
+
+    assert wait_for("Keys: space, m, q.")
+    os.write(master, b"m")
+    assert wait_for("Muted.")
+    os.write(master, b" ")
+    assert wait_for("Now: ", "No face.")
+    os.write(master, b"q")
+    proc.wait(timeout=5)
+    os.close(master)
+    assert proc.returncode == 0
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed")
+def test_no_network_while_processing_a_video(video, tmp_path):
+    trace = tmp_path / "trace"
+    cmd = [
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=socket,connect",
+        "-o",
+        str(trace),
+        *CMD,
+        "--source",
+        str(video),
+        "--no-realtime",
+        "--no-audio",
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=180)
+    assert r.returncode == 0, r.stderr
+    calls = trace.read_text().splitlines()
+    network = [c for c in calls if "AF_INET" in c or "AF_INET6" in c or "AF_PACKET" in c]
+    assert network == []
+
+
+def test_nothing_is_written_unless_asked(video, tmp_path):
+    r = subprocess.run(
+        [*CMD, "--source", str(video), "--no-realtime", "--no-audio", "--max-seconds", "1"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.returncode == 0
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,165 @@
+"""`fer-audio narrate` end to end on real faces, every kind of bad input, the report, exit codes."""
+
+import csv
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT, pad_face
+from fer_audio.narrate import REPORT_COLUMNS, describe
+from fer_audio.types import FaceBox, FacePrediction
+
+pytestmark = pytest.mark.shared
+
+
+def run_cli(*args, cwd=None, **kw):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "fer_audio", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        **kw,
+    )
+
+
+def _face(emotion_index: int, x: int) -> FacePrediction:
+    p = np.full(7, 0.01, np.float32)
+    p[emotion_index] = 0.94
+    return FacePrediction(FaceBox(x, 0, 10, 10), p)
+
+
+def test_sentences_a_listener_can_follow():
+    assert describe("IMG_0013", []) == "IMG_0013: no face found."
+    assert describe("IMG_0011", [_face(3, 0)]) == "IMG_0011: one face, happy."
+    assert (
+        describe("IMG_0012", [_face(3, 0), _face(6, 50)])
+        == "IMG_0012: two faces. Left: happy. Right: neutral."
+    )
+    three = describe("a", [_face(0, 0), _face(4, 1), _face(5, 2)])
+    assert three == "a: three faces. Left: angry. Middle: sad. Right: surprise."
+    assert describe("b", [_face(3, i) for i in range(4)]).startswith(
+        "b: four faces. From left. Face 1: happy."
+    )
+
+
+def _png_bomb(path, side=20000):
+    """A valid PNG header that claims side x side pixels (the data is tiny)."""
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    raw = zlib.compress(b"\x00" * (side + 1) * 4)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def photo_folder(tmp_path, detectable_faces, video_frames):
+    d = tmp_path / "photos"
+    (d / "sub").mkdir(parents=True)
+    cv2.imwrite(str(d / "IMG_2.png"), pad_face(detectable_faces[0]))
+    cv2.imwrite(str(d / "IMG_10.jpg"), video_frames[40])
+    cv2.imwrite(str(d / "sub" / "empty_wall.png"), np.full((200, 300, 3), 90, np.uint8))
+    _, buf = cv2.imencode(".jpg", pad_face(detectable_faces[1]))
+    (d / "truncated.jpg").write_bytes(buf.tobytes()[:200])
+    (d / "zero.jpg").write_bytes(b"")
+    (d / "notes.jpg").write_text("this is text, not a photo")
+    (d / "locked.png").write_bytes((d / "IMG_2.png").read_bytes())
+    (d / "locked.png").chmod(0)
+    os.symlink(d / "missing.png", d / "broken.png")
+    os.symlink(d / "loop.png", d / "loop.png")
+    (d / os.fsdecode(b"caf\xe9.png")).write_bytes((d / "IMG_2.png").read_bytes())
+    _png_bomb(d / "bomb.png")
+    (d / "readme.txt").write_text("ignored: not an image type")
+    return d
+
+
+def test_narrates_a_folder_with_every_kind_of_bad_input(photo_folder, tmp_path):
+    report = tmp_path / "report.csv"
+    r = run_cli("narrate", photo_folder, "--no-speak", "--report", report)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("bomb: ") is False
+    names = [ln.split(":")[0] for ln in lines[:-1]]
+    assert names.index("IMG_2") < names.index("IMG_10")  # natural order
+    assert any(ln.startswith("IMG_2: one face, ") for ln in lines)
+    assert any(ln.startswith("empty_wall: no face found.") for ln in lines)
+    assert lines[-1].startswith("Done: ")
+    err = r.stderr
+    root_is_exempt = os.geteuid() == 0  # root reads files whatever their mode
+    expected = {
+        "truncated.jpg": "not a readable image",
+        "zero.jpg": "empty file",
+        "notes.jpg": "not a readable image",
+        "broken.png": "broken symbolic link",
+        "loop.png": "symbolic link loop",
+        "bomb.png": "image too large",
+    }
+    if not root_is_exempt:
+        expected["locked.png"] = "permission denied"
+    for name, reason in expected.items():
+        assert any(name in ln and reason in ln for ln in err.splitlines()), (name, err)
+    assert all(ln.startswith("skipped ") for ln in err.strip().splitlines())
+    rows = list(csv.DictReader(report.open()))
+    assert list(rows[0].keys()) == REPORT_COLUMNS
+    by_name = {os.path.basename(r["path"]): r for r in rows}
+    assert by_name["zero.jpg"]["face"] == "" and "empty file" in by_name["zero.jpg"]["note"]
+    face_row = next(r for r in rows if r["path"].endswith("IMG_2.png"))
+    assert face_row["face"] == "1" and float(face_row["confidence"]) > 0
+    assert (
+        abs(
+            sum(
+                float(face_row[e])
+                for e in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+            )
+            - 1
+        )
+        < 1e-3
+    )
+    assert any("caf\ufffd" in r["path"] for r in rows)  # a non-UTF-8 name is processed, shown readably
+
+
+def test_json_report_and_nothing_else_written(photo_folder, tmp_path):
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    report = tmp_path / "r.json"
+    r = run_cli("narrate", photo_folder / "IMG_2.png", "--no-speak", "--report", report, "--quiet")
+    assert r.returncode == 0
+    data = json.loads(report.read_text())
+    assert data[0]["face"] == 1 and data[0]["emotion"] in REPORT_COLUMNS
+    after = sorted(p.name for p in tmp_path.rglob("*"))
+    assert sorted(set(after) - set(before)) == ["r.json"]
+
+
+def test_exit_codes(tmp_path):
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 nothing")
+    assert run_cli("narrate", tmp_path / "bad.jpg", "--no-speak").returncode == 1
+    assert run_cli("narrate", "--no-speak").returncode == 2
+    r = run_cli("narrate", tmp_path, "--no-speak", "--report", tmp_path / "r.txt")
+    assert r.returncode == 2 and "must end in .csv or .json" in r.stderr
+
+
+def test_renders_the_narration_to_a_wav(photo_folder, tmp_path):
+    from fer_audio.wavio import read_wav
+
+    out = tmp_path / "narration.wav"
+    r = run_cli("narrate", photo_folder / "IMG_2.png", photo_folder / "sub", "--audio-out", out)
+    assert r.returncode == 0, r.stderr
+    samples, rate = read_wav(out)
+    assert rate == 44100 and samples.shape[1] == 2
+    seconds = len(samples) / rate
+    assert 2.0 < seconds < 20.0  # two sentences and the summary, spoken
+    assert np.abs(samples).max() > 0.05

@@ -1,0 +1,81 @@
+"""Detection and classification on real faces: FER-2013 crops in larger frames, video frames."""
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import pad_face
+from fer_audio.detect import DETECTORS, DetectorOptions, make_detector
+from fer_audio.images import header_size
+from fer_audio.preprocess import expand_box, to_gray8
+
+pytestmark = pytest.mark.shared
+
+
+def test_registry_names_the_backends():
+    assert "haar" in DETECTORS
+    with pytest.raises(ValueError, match="choose from haar"):
+        make_detector(DetectorOptions(backend="nope"))
+
+
+def test_finds_padded_fer_faces_where_they_are(recognizer, detectable_faces):
+    face = detectable_faces[0]
+    faces = recognizer.analyze(pad_face(face, at=120))
+    assert len(faces) == 1
+    b = faces[0].box
+    assert 90 <= b.x <= 150 and 100 <= b.w <= 220
+    assert faces[0].probabilities.shape == (7,) and faces[0].probabilities.dtype == np.float32
+    assert abs(float(faces[0].probabilities.sum()) - 1.0) < 1e-4
+
+
+def test_two_faces_come_left_to_right(recognizer, detectable_faces):
+    a, b = detectable_faces[1], detectable_faces[2]
+    img = np.full((300, 700), 128, np.uint8)
+    img[70:230, 40:200] = cv2.resize(a, (160, 160), interpolation=cv2.INTER_CUBIC)
+    img[70:230, 480:640] = cv2.resize(b, (160, 160), interpolation=cv2.INTER_CUBIC)
+    faces = recognizer.analyze(img)
+    assert len(faces) == 2
+    assert faces[0].box.x < faces[1].box.x
+
+
+@pytest.mark.parametrize("kind", ["gray", "bgr", "bgra", "uint16"])
+def test_accepts_every_pixel_format(recognizer, detectable_faces, kind):
+    bgr = pad_face(detectable_faces[0])
+    image = {
+        "gray": cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY),
+        "bgr": bgr,
+        "bgra": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
+        "uint16": bgr.astype(np.uint16) * 257,
+    }[kind]
+    assert len(recognizer.analyze(image)) == 1
+
+
+def test_a_bare_fer_crop_is_classified_whole(recognizer, public_test_faces):
+    crop = public_test_faces["happy"][0]
+    faces = recognizer.analyze(crop)
+    assert len(faces) == 1 and (faces[0].box.w, faces[0].box.h) == (48, 48)
+
+
+def test_whole_crop_batch_matches_the_classifier(recognizer, public_test_faces):
+    crops = np.stack(public_test_faces["surprise"][:8]).astype(np.float32)
+    direct = recognizer.classifier.predict(crops)
+    via = np.stack([recognizer.analyze(c)[0].probabilities for c in public_test_faces["surprise"][:8]])
+    np.testing.assert_allclose(direct, via, atol=1e-5)
+
+
+def test_finds_the_face_in_video_frames(recognizer, video_frames):
+    found = [len(recognizer.detect(to_gray8(f))) >= 1 for f in video_frames[::10]]
+    assert sum(found) >= 0.8 * len(found)
+
+
+def test_expand_box_stays_inside_the_image():
+    assert expand_box(0, 0, 50, 50, 60, 60, 0.2) == (0, 0, 60, 60)  # 70 px wanted, clipped
+    x, y, w, h = expand_box(100, 100, 40, 60, 400, 300, 0.1)
+    assert w == h == 72 and x == 84 and y == 94
+
+
+def test_header_size_reads_dimensions_without_decoding(tmp_path):
+    img = np.zeros((30, 70, 3), np.uint8)
+    for ext in (".png", ".jpg", ".bmp"):
+        _, buf = cv2.imencode(ext, img)
+        assert header_size(buf.tobytes()) == (70, 30), ext

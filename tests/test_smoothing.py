@@ -1,0 +1,133 @@
+"""Properties of the smoother and tracker (hypothesis): few events, time-based, stable ids."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fer_audio.labels import EMOTIONS, NEUTRAL
+from fer_audio.smoothing import EmotionSmoother, SmootherOptions, sensitivity
+from fer_audio.track import FaceTracker, TrackerOptions
+from fer_audio.types import FaceBox, FacePrediction
+
+OPTIONS = SmootherOptions()
+
+
+def dominant(index: int, p: float) -> np.ndarray:
+    probs = np.full(7, (1 - p) / 6)
+    probs[index] = p
+    return probs
+
+
+def run(stream, fps: float, options=OPTIONS, noise=None):
+    """stream: [(seconds, probs)] pieces on one timeline; events of one face sampled at fps."""
+    smoother, events = EmotionSmoother(1, options), []
+    ends = np.cumsum([seconds for seconds, _ in stream])
+    rng = np.random.default_rng(0)
+    for k in range(int(np.floor(ends[-1] * fps - 1e-9)) + 1):
+        t = k / fps
+        probs = stream[min(int(np.searchsorted(ends, t, side="right")), len(stream) - 1)][1]
+        p = probs if noise is None else np.clip(probs + rng.normal(0, noise, 7), 1e-3, None)
+        events += smoother.update(t, p / p.sum(), 0.5)
+    return events
+
+
+probs_st = st.builds(lambda i, p: dominant(i, p), st.integers(0, 6), st.floats(0.2, 0.95))
+segments = st.lists(
+    st.tuples(
+        st.sampled_from([2.0, 2.5, 3.0, 4.0]), st.builds(dominant, st.integers(0, 6), st.floats(0.7, 0.95))
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(probs_st, st.sampled_from([10, 15, 24, 30, 60]), st.floats(1.0, 20.0))
+@settings(max_examples=60, deadline=None)
+def test_a_constant_stream_gives_at_most_one_emotion_event(probs, fps, seconds):
+    events = run([(seconds, probs)], fps)
+    assert len([e for e in events if e.kind == "emotion"]) <= 1
+    assert len([e for e in events if e.kind == "face_found"]) == 1
+
+
+@given(
+    st.lists(probs_st, min_size=2, max_size=30), st.sampled_from([0.1, 0.3, 0.7]), st.sampled_from([15, 30])
+)
+@settings(max_examples=60, deadline=None)
+def test_no_two_emotion_events_inside_the_refractory_period(pieces, seconds, fps):
+    events = [e for e in run([(seconds, p) for p in pieces], fps, noise=0.1) if e.kind == "emotion"]
+    gaps = np.diff([e.t for e in events])
+    assert (gaps >= OPTIONS.refractory - 1e-6).all()
+
+
+@given(segments)
+@settings(max_examples=60, deadline=None)
+def test_the_same_stream_at_15_and_60_fps_gives_the_same_events(stream):
+    slow, fast = run(stream, 15), run(stream, 60)
+    assert [(e.kind, e.emotion) for e in slow] == [(e.kind, e.emotion) for e in fast]
+    for a, b in zip(slow, fast, strict=True):
+        assert abs(a.t - b.t) <= 1 / 15 + 1e-6
+
+
+def test_a_clear_change_is_announced_soon_and_neutral_is_silent():
+    happy, neutral = dominant(3, 0.9), dominant(NEUTRAL, 0.9)
+    events = [e for e in run([(3, neutral), (3, happy), (3, neutral)], 30) if e.kind == "emotion"]
+    assert [e.emotion for e in events] == ["happy"]
+    assert 3.0 < events[0].t < 3.0 + 0.6
+    loud = SmootherOptions(neutral_cue=True)
+    events = [e for e in run([(3, neutral), (3, happy), (3, neutral)], 30, loud) if e.kind == "emotion"]
+    assert [e.emotion for e in events] == ["happy", "neutral"]
+
+
+def test_face_lost_after_the_grace_period_and_a_sensible_return():
+    s = EmotionSmoother(4, OPTIONS)
+    events = []
+    for i in range(60):
+        events += s.update(i / 30, dominant(5, 0.9), 0.2)
+    assert [e.kind for e in events] == ["face_found", "emotion"] and events[1].emotion == "surprise"
+    assert s.missing(2.0 + OPTIONS.lost_grace / 2) == []
+    lost = s.missing(2.0 + OPTIONS.lost_grace + 0.01)
+    assert [e.kind for e in lost] == ["face_lost"] and lost[0].x == 0.2
+    back = []
+    for i in range(60):
+        back += s.update(5.0 + i / 30, dominant(5, 0.9), 0.8)
+    # it comes back: found again, and its (unchanged) emotion is said again for the listener
+    assert [e.kind for e in back] == ["face_found", "emotion"] and back[1].x == 0.8
+
+
+def test_sensitivity_presets_order_by_readiness():
+    low, med, high = (sensitivity(n) for n in ("low", "medium", "high"))
+    assert low.dwell > med.dwell > high.dwell and low.margin > med.margin > high.margin
+    assert sensitivity("low", refractory=9.0).refractory == 9.0
+
+
+def _pred(x, probs, w=80):
+    return FacePrediction(FaceBox(x, 100, w, w), np.asarray(probs, np.float32))
+
+
+def test_ids_stay_stable_when_a_second_face_appears():
+    tracker = FaceTracker(TrackerOptions(people="all"))
+    happy, sad = dominant(3, 0.9), dominant(4, 0.9)
+    ids_first = set()
+    for i in range(30):
+        tracker.update(i / 30, [_pred(100 + i, happy)], 640, 480)
+        ids_first = set(tracker.tracks)
+    assert ids_first == {1}
+    events = []
+    for i in range(30, 90):
+        faces = [_pred(100 + i, happy), _pred(400 - i, sad)]
+        events += tracker.update(i / 30, faces, 640, 480)
+    assert set(tracker.tracks) == {1, 2}
+    assert tracker.tracks[1].box.x < tracker.tracks[2].box.x
+    sad_events = [e for e in events if e.kind == "emotion" and e.emotion == "sad"]
+    assert sad_events and all(e.face == 2 and e.x > 0.5 for e in sad_events)
+
+
+def test_single_person_mode_hears_only_the_primary_face():
+    tracker = FaceTracker(TrackerOptions(people="one"))
+    events = []
+    for i in range(90):
+        faces = [_pred(280, dominant(3, 0.9), w=160), _pred(20, dominant(0, 0.9), w=60)]
+        events += tracker.update(i / 30, faces, 640, 480)
+    assert {e.face for e in events} == {tracker.primary}
+    assert [e.emotion for e in events if e.kind == "emotion"] == ["happy"]
+    assert EMOTIONS[3] == "happy"

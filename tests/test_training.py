@@ -1,0 +1,108 @@
+"""Training on the small challenge-CSV sample: loss falls, resume is exact, TFLite matches Keras."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytestmark = [pytest.mark.training, pytest.mark.slow]
+
+from training.model import ModelOptions  # noqa: E402
+from training.train import TrainConfig, fit  # noqa: E402
+
+TINY = ModelOptions(stem=8, widths=(8, 16, 16, 32), dropout=0.1)
+
+
+def _config(fer_csv, out, **kw) -> TrainConfig:
+    base = dict(
+        data=str(fer_csv),
+        out=str(out),
+        epochs=3,
+        batch_size=32,
+        learning_rate=3e-3,
+        val_fraction=0.2,
+        jit_compile=False,
+        model=TINY,
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def _history(run) -> list[dict]:
+    return list(csv.DictReader((run / "history.csv").open()))
+
+
+class StopAfter:
+    """A log function that acts like Ctrl-C right after epoch `n` is reported."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, message: str) -> None:
+        if message.startswith(f"epoch {self.n}/"):
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def full_run(fer_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    fit(_config(fer_csv, out), log=lambda m: None)
+    return out
+
+
+def test_short_fit_lowers_the_loss_and_writes_the_run(full_run):
+    rows = _history(full_run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    for name in ("config.json", "split.json", "checkpoint.keras", "best.keras", "state.json"):
+        assert (full_run / name).is_file(), name
+    split = json.loads((full_run / "split.json").read_text())
+    assert set(split) == {"fit", "val", "test"}
+    assert not set(split["fit"]) & set(split["val"])
+
+
+def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_run):
+    import keras
+
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        fit(_config(fer_csv, out), log=StopAfter(2))
+    assert json.loads((out / "state.json").read_text())["epoch"] == 2
+    messages = []
+    fit(_config(fer_csv, out), resume=True, log=messages.append)
+    assert any("epochs 3..3" in m for m in messages)
+    assert [int(r["epoch"]) for r in _history(out)] == [1, 2, 3]
+    a = keras.models.load_model(full_run / "checkpoint.keras")
+    b = keras.models.load_model(out / "checkpoint.keras")
+    assert int(a.optimizer.iterations.numpy()) == int(b.optimizer.iterations.numpy())
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
+
+
+def test_a_run_is_not_overwritten_without_resume(fer_csv, full_run):
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(_config(fer_csv, full_run), log=lambda m: None)
+
+
+def test_exported_tflite_agrees_with_keras(full_run, fer_csv, tmp_path):
+    import keras
+
+    from fer_audio.classify import Classifier, ClassifierOptions
+    from fer_audio.datasets import load_dataset
+    from training.export import to_tflite, with_flip_average
+
+    model = keras.models.load_model(full_run / "best.keras")
+    faces = load_dataset(fer_csv).splits["PublicTest"].images[:32].astype(np.float32)
+    expected = model.predict(faces[..., None], verbose=0)
+    for flip in (False, True):
+        exported = with_flip_average(model) if flip else model
+        path = tmp_path / f"m{flip}.tflite"
+        path.write_bytes(to_tflite(exported))
+        got = Classifier(ClassifierOptions(model=str(path))).predict(faces)
+        if flip:
+            mirrored = model.predict(faces[:, :, ::-1, None], verbose=0)
+            np.testing.assert_allclose(got, (expected + mirrored) / 2, atol=1e-4)
+        else:
+            np.testing.assert_allclose(got, expected, atol=1e-4)
+            assert (got.argmax(1) == expected.argmax(1)).all()

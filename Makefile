@@ -38,6 +38,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 bench: system $(VENV)/.dev-installed
+	$(BIN)/python -m pip install -q --no-deps fer  # the `fer` package, measured beside ours
 	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:

@@ -5,8 +5,9 @@
 #   libgl1 libglib2.0-0  what opencv-python needs
 #   pulseaudio pulseaudio-utils libasound2-plugins
 #                        a sound server; the tests record what was played from a null sink
+#   strace               the privacy test traces system calls (no network sockets)
 set -euo pipefail
-packages=(espeak-ng libportaudio2 libgl1 libglib2.0-0 pulseaudio pulseaudio-utils libasound2-plugins)
+packages=(espeak-ng libportaudio2 libgl1 libglib2.0-0 pulseaudio pulseaudio-utils libasound2-plugins strace)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do

@@ -1,0 +1,63 @@
+"""The command line: instant help, no TensorFlow on the run-time path, `python -m fer_audio`."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+RUNTIME_CHECK = """
+import sys, runpy
+sys.argv = ["fer-audio", *sys.argv[1:]]
+try:
+    runpy.run_module("fer_audio", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training") if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-c", RUNTIME_CHECK, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_help_lists_every_command_without_heavy_imports():
+    r = run("--help")
+    for command in ("live", "narrate", "evaluate", "train", "sounds", "devices"):
+        assert command in r.stdout
+    assert r.stdout.strip().endswith("HEAVY:")
+
+
+@pytest.mark.shared
+def test_narrate_and_evaluate_never_import_tensorflow(fer_csv, tmp_path):
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((64, 64), 100, np.uint8))
+    assert run("narrate", tmp_path / "a.png", "--no-speak").stdout.strip().endswith("HEAVY:")
+    assert run("evaluate", "--data", fer_csv).stdout.strip().endswith("HEAVY:")
+
+
+def test_python_dash_m_works_like_the_script():
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0 and "0.1.0" in r.stdout
+
+
+def test_train_without_data_is_a_usage_error(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "train", "--data", tmp_path / "none.csv", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2 and "does not exist" in r.stderr

@@ -236,3 +236,13 @@ def test_nothing_is_written_unless_asked(video, tmp_path):
     )
     assert r.returncode == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_record_saves_the_processed_video_only_when_asked(video, tmp_path):
+    out = tmp_path / "session.mp4"
+    r = run_live("--source", video, "--no-realtime", "--no-audio", "--max-seconds", "1", "--record", out)
+    assert r.returncode == 0, r.stderr
+    cap = cv2.VideoCapture(str(out))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    cap.release()
+    assert 20 <= n <= 30  # one second of a 24.7 fps clip

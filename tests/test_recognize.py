@@ -79,3 +79,27 @@ def test_header_size_reads_dimensions_without_decoding(tmp_path):
     for ext in (".png", ".jpg", ".bmp"):
         _, buf = cv2.imencode(ext, img)
         assert header_size(buf.tobytes()) == (70, 30), ext
+
+
+def test_exif_rotated_photos_are_read_upright(tmp_path, recognizer, detectable_faces):
+    from PIL import Image
+
+    from fer_audio.images import read_photo
+
+    upright = pad_face(detectable_faces[0])
+    stored = np.ascontiguousarray(np.rot90(upright, k=1))  # the camera stored it turned left...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...and says "rotate 90 degrees clockwise to display"
+    Image.fromarray(stored[:, :, ::-1]).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    photo = read_photo(tmp_path / "rotated.jpg")
+    assert photo.image.shape[:2] == upright.shape[:2]
+    assert len(recognizer.analyze(photo.image)) == 1
+
+
+def test_sixteen_bit_files_are_read(tmp_path, recognizer, detectable_faces):
+    from fer_audio.images import read_photo
+
+    cv2.imwrite(str(tmp_path / "deep.png"), pad_face(detectable_faces[0]).astype(np.uint16) * 257)
+    photo = read_photo(tmp_path / "deep.png")
+    assert photo.image.dtype == np.uint16
+    assert len(recognizer.analyze(photo.image)) == 1

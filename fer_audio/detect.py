@@ -16,6 +16,9 @@ import numpy as np
 from fer_audio.types import FaceBox
 
 
+HAAR_WINDOW = 24  # pixels, the frontal-face cascade's detection window
+
+
 @dataclass(frozen=True)
 class DetectorOptions:
     backend: str = "haar"  # a name in DETECTORS
@@ -96,8 +99,9 @@ class HaarDetector:
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         h, w = gray.shape[:2]
-        scale = min(1.0, self.options.max_side / max(h, w))
-        min_side = max(20, int(self.options.min_face * scale))
+        # Scan no finer than needed: the smallest face wanted just fills the cascade's window.
+        scale = min(1.0, self.options.max_side / max(h, w), HAAR_WINDOW / self.options.min_face)
+        min_side = max(HAAR_WINDOW, round(self.options.min_face * scale))
         return self._scan(gray, scale, (0, 0), (min_side, 0))
 
     def detect_near(self, gray: np.ndarray, box: FaceBox, reach: float = 0.5) -> list[FaceBox]:
@@ -107,7 +111,7 @@ class HaarDetector:
         x0, y0 = max(0, box.x - pad), max(0, box.y - pad)
         x1, y1 = min(w, box.x + box.w + pad), min(h, box.y + box.h + pad)
         scale = min(1.0, 72.0 / max(box.w, 1))  # scan the face at about 72 px
-        sizes = (max(20, round(0.7 * box.w * scale)), round(1.4 * box.w * scale) + 1)
+        sizes = (max(HAAR_WINDOW, round(0.7 * box.w * scale)), round(1.4 * box.w * scale) + 1)
         return self._scan(gray[y0:y1, x0:x1], scale, (x0, y0), sizes)
 
     def _scan(

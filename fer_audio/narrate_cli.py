@@ -63,6 +63,7 @@ def _tell(result: ImageResult, output, speaker, progress: bool) -> None:
     click.echo(result.sentence)
     if output is not None:
         output.play(stereo(speaker.render(result.sentence), pan=False))
+        output.wait(timeout=60)  # one sentence after another: spoken narration is never dropped
 
 
 def _open_audio(audio_out: str | None, device: str | None, explicit: bool, fail):

@@ -15,7 +15,6 @@ import numpy as np
 
 from fer_audio.types import FaceBox
 
-
 HAAR_WINDOW = 24  # pixels, the frontal-face cascade's detection window
 
 

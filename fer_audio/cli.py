@@ -450,7 +450,9 @@ def devices():
         default_out = sd.default.device[1]
     except sd.PortAudioError as exc:
         _fail(f"cannot list audio devices ({exc})")
-    for i, d in enumerate(found):
-        if d["max_output_channels"] > 0:
-            mark = " (default)" if i == default_out else ""
-            click.echo(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")
+    outputs = [(i, d) for i, d in enumerate(found) if d["max_output_channels"] > 0]
+    if not outputs:
+        _fail("no audio output device found; use --audio-out FILE.wav to render sound to a file", 1)
+    for i, d in outputs:
+        mark = " (default)" if i == default_out else ""
+        click.echo(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")

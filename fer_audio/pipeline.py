@@ -137,6 +137,7 @@ class LiveSession:
         self._started = 0.0
         self._t = 0.0  # source time of the latest frame
         self.latencies: list[float] = []  # s, frame capture -> cue's first sample in the callback
+        self.queue_waits: list[float] = []  # s of that spent queued behind other cues
         self._pending: dict[int, float] = {}
         output.mixer.on_start = self._cue_started
 
@@ -144,6 +145,7 @@ class LiveSession:
         captured = self._pending.pop(id(cue.samples), None)
         if captured is not None and cue.started is not None:
             self.latencies.append(cue.started - captured)
+            self.queue_waits.append(cue.started - cue.submitted)
 
     def state_cue(self, name: str, message: str) -> None:
         """Play a state cue (ready, camera_lost, stop) and say its message."""

@@ -13,6 +13,15 @@ import numpy as np
 INPUT_SIZE = 48  # pixels, FER-2013's crop size
 CROP_MARGIN = 0.1  # fraction of the detected box added on each side (FER crops are loose)
 
+# The FER-2013 training images in ../shared are all strongly blurred (median variance of the
+# Laplacian 6.2, 99th percentile under 20), while camera frames and photos are sharp (face crops
+# of the shared video: 646). A model trained on the blurred images sees sharp faces as a
+# different kind of picture, so every crop sharper than SHARPNESS_LIMIT is blurred down to the
+# training images' typical sharpness first. Training crops are left as they are.
+TRAINING_SHARPNESS = 6.2  # median variance of the Laplacian of the training crops
+SHARPNESS_LIMIT = 20.0  # crops sharper than this are matched to TRAINING_SHARPNESS
+_SIGMAS = np.arange(0.5, 4.01, 0.25)  # Gaussian blurs tried, in pixels
+
 
 def to_gray8(image: np.ndarray) -> np.ndarray:
     """Any of gray/BGR/BGRA, 8- or 16-bit, (h, w[, c]) -> (h, w) uint8."""
@@ -48,12 +57,29 @@ def expand_box(
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
+def sharpness(face: np.ndarray) -> float:
+    """Variance of the Laplacian of a (48, 48) crop: high for sharp, low for blurred."""
+    return float(cv2.Laplacian(np.asarray(face, np.float32), cv2.CV_32F).var())
+
+
+def match_sharpness(face: np.ndarray) -> np.ndarray:
+    """Blur a (48, 48) float32 crop sharper than SHARPNESS_LIMIT to about TRAINING_SHARPNESS."""
+    if sharpness(face) <= SHARPNESS_LIMIT:
+        return face
+    for sigma in _SIGMAS:
+        blurred = cv2.GaussianBlur(face, (0, 0), float(sigma), borderType=cv2.BORDER_REFLECT)
+        if sharpness(blurred) <= TRAINING_SHARPNESS:
+            return blurred
+    return blurred
+
+
 def face_input(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Crop `box` (already expanded, or None for the whole image) -> (48, 48) float32, 0..255."""
+    """Crop `box` (already expanded, or None for the whole image) -> (48, 48) float32, 0..255,
+    with its sharpness matched to the training images (see SHARPNESS_LIMIT)."""
     if box is not None:
         x, y, w, h = box
         gray = gray[y : y + h, x : x + w]
     if gray.shape != (INPUT_SIZE, INPUT_SIZE):
         interp = cv2.INTER_AREA if min(gray.shape) > INPUT_SIZE else cv2.INTER_LINEAR
         gray = cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE), interpolation=interp)
-    return gray.astype(np.float32)
+    return match_sharpness(gray.astype(np.float32))

@@ -57,7 +57,9 @@ def test_a_bare_fer_crop_is_classified_whole(recognizer, public_test_faces):
 
 
 def test_whole_crop_batch_matches_the_classifier(recognizer, public_test_faces):
-    crops = np.stack(public_test_faces["surprise"][:8]).astype(np.float32)
+    from fer_audio.preprocess import match_sharpness
+
+    crops = np.stack([match_sharpness(c.astype(np.float32)) for c in public_test_faces["surprise"][:8]])
     direct = recognizer.classifier.predict(crops)
     via = np.stack([recognizer.analyze(c)[0].probabilities for c in public_test_faces["surprise"][:8]])
     np.testing.assert_allclose(direct, via, atol=1e-5)
@@ -103,3 +105,13 @@ def test_sixteen_bit_files_are_read(tmp_path, recognizer, detectable_faces):
     photo = read_photo(tmp_path / "deep.png")
     assert photo.image.dtype == np.uint16
     assert len(recognizer.analyze(photo.image)) == 1
+
+
+def test_sharp_crops_are_matched_to_the_blurred_training_images(public_test_faces):
+    from fer_audio.preprocess import SHARPNESS_LIMIT, TRAINING_SHARPNESS, face_input, sharpness
+
+    sharp = public_test_faces["happy"][0]
+    assert sharpness(sharp) > 10 * SHARPNESS_LIMIT  # PublicTest crops are sharp...
+    assert sharpness(face_input(sharp)) <= TRAINING_SHARPNESS  # ...and are blurred to match
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 3.0).astype(np.float32)
+    assert np.array_equal(face_input(blurred), blurred)  # training-like crops are left alone

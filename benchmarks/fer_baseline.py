@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from fer_audio.labels import EMOTIONS
 
@@ -31,16 +30,6 @@ def top_label(result: list[dict]) -> int | None:
         return None
     scores = result[0]["emotions"]
     return EMOTIONS.index(max(scores, key=scores.get))
-
-
-def accuracy_on_crops(detector, images: np.ndarray, labels: np.ndarray) -> float:
-    """Its classifier on FER crops given as the face rectangle (no detection)."""
-    hits = 0
-    for img, label in zip(images, labels, strict=True):
-        bgr = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        got = top_label(detector.detect_emotions(bgr, face_rectangles=[(0, 0, 48, 48)]))
-        hits += got == label
-    return hits / len(labels)
 
 
 def ms_per_photo(detector, paths: list[Path]) -> float:

@@ -136,6 +136,8 @@ class FrameSource:
                 delay = frame.t - (time.perf_counter() - self._start)
                 if delay > 0 and self._stop.wait(delay):
                     break
+                # a paced file's frame is "captured" when it is due, as a camera's would be
+                frame = Frame(frame.index, frame.t, frame.image, time.perf_counter())
             with self._cond:
                 if self._latest is not None:
                     self.dropped += 1

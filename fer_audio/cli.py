@@ -36,6 +36,29 @@ def main() -> None:
 # ------------------------------------------------------------------------------ shared options
 
 
+def speech_options(f):
+    """--audio-device, --voice, --rate, --volume: shared by live and narrate."""
+    f = click.option(
+        "--audio-device", default=None, help="Output device name or index (see 'fer-audio devices')."
+    )(f)
+    f = click.option("--voice", default=None, help="Speech voice or language, e.g. 'en' or 'en-us'.")(f)
+    f = click.option(
+        "--rate",
+        type=click.IntRange(80, 450),
+        default=190,
+        show_default=True,
+        help="Speech rate, words per minute.",
+    )(f)
+    f = click.option(
+        "--volume",
+        type=click.FloatRange(0.0, 1.0),
+        default=1.0,
+        show_default=True,
+        help="Master volume 0..1.",
+    )(f)
+    return f
+
+
 def audio_options(f):
     f = click.option(
         "--cue",
@@ -57,25 +80,7 @@ def audio_options(f):
         help="Render the audio to this WAV file instead of playing it.",
     )(f)
     f = click.option("--no-audio", is_flag=True, help="Play nothing (text and logs only).")(f)
-    f = click.option(
-        "--audio-device", default=None, help="Output device name or index (see 'fer-audio devices')."
-    )(f)
-    f = click.option("--voice", default=None, help="Speech voice or language, e.g. 'en' or 'en-us'.")(f)
-    f = click.option(
-        "--rate",
-        type=click.IntRange(80, 450),
-        default=190,
-        show_default=True,
-        help="Speech rate, words per minute.",
-    )(f)
-    f = click.option(
-        "--volume",
-        type=click.FloatRange(0.0, 1.0),
-        default=1.0,
-        show_default=True,
-        help="Master volume 0..1.",
-    )(f)
-    return f
+    return speech_options(f)
 
 
 def _make_speaker(voice: str | None, rate: int, volume: float, needed: bool):
@@ -266,14 +271,7 @@ def live(
     default=None,
     help="Render the whole narration to this WAV file instead of speaking it.",
 )
-@click.option("--audio-device", default=None, help="Output device name or index.")
-@click.option("--voice", default=None, help="Speech voice or language, e.g. 'en'.")
-@click.option(
-    "--rate", type=click.IntRange(80, 450), default=190, show_default=True, help="Words per minute."
-)
-@click.option(
-    "--volume", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True, help="Volume 0..1."
-)
+@speech_options
 def narrate(
     paths, speak, report, quiet, model, detector, min_face, audio_out, audio_device, voice, rate, volume
 ):

@@ -12,8 +12,8 @@ from fer_audio.cues import stereo
 from fer_audio.narrate import ImageResult, Summary, display_name, narrate, report_rows, write_report
 
 
-def _progress(done: int, current: str) -> None:
-    click.echo(f"\r\033[K[{done}] {current[:60]}", err=True, nl=False)
+def _progress(done: int, last: str) -> None:
+    click.echo(f"\r\033[K{done} done, last {last[-60:]}", err=True, nl=False)
 
 
 def run_narrate(
@@ -37,11 +37,11 @@ def run_narrate(
     show_progress = not quiet and sys.stderr.isatty()
     summary, rows = Summary(), []
     for i, result in enumerate(narrate(paths, recognizer), start=1):
-        if show_progress:
-            _progress(i, display_name(result.path))
         summary.add(result)
         rows += report_rows(result)
         _tell(result, output, speaker, show_progress)
+        if show_progress:  # stays on screen while the next image is worked on
+            _progress(i, display_name(result.path))
     if show_progress:
         click.echo("\r\033[K", err=True, nl=False)
     click.echo(summary.sentence())

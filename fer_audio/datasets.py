@@ -23,11 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_audio.images import IMAGE_SUFFIXES
 from fer_audio.labels import EMOTIONS, INDEX, NUM_CLASSES
 from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _SPLIT_DIRS = {"train": "Training", "training": "Training", "test": "PublicTest", "val": "PublicTest"}
 
 

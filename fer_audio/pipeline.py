@@ -19,7 +19,7 @@ from fer_audio.audio import AudioOutput
 from fer_audio.cues import Cuer
 from fer_audio.detect import TrackingDetector
 from fer_audio.preprocess import to_gray8
-from fer_audio.recognize import Recognizer
+from fer_audio.recognize import Recognizer, left_to_right
 from fer_audio.sources import Frame, FrameSource
 from fer_audio.track import FaceTracker
 from fer_audio.types import EmotionEvent
@@ -51,7 +51,7 @@ class FrameProcessor:
         t0 = clock()
         self.times.seconds["capture"] += max(0.0, t0 - frame.captured)
         gray = to_gray8(frame.image)
-        boxes = sorted(self.detector.detect_at(gray, frame.t), key=lambda b: b.x)
+        boxes = left_to_right(self.detector.detect_at(gray, frame.t))
         t1 = clock()
         faces = self.recognizer.classify(gray, boxes)
         t2 = clock()

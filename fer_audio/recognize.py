@@ -12,6 +12,11 @@ from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
 from fer_audio.types import FaceBox, FacePrediction
 
 
+def left_to_right(boxes: list[FaceBox]) -> list[FaceBox]:
+    """Faces ordered by the horizontal centre of their box, as the listener hears them."""
+    return sorted(boxes, key=lambda b: b.center[0])
+
+
 @dataclass(frozen=True)
 class RecognizerOptions:
     detector: DetectorOptions = field(default_factory=DetectorOptions)
@@ -38,7 +43,7 @@ class Recognizer:
         boxes = self.detector.detect(gray)
         if not boxes and self._is_face_crop(gray):
             boxes = [FaceBox(0, 0, gray.shape[1], gray.shape[0], 0.0)]
-        return sorted(boxes, key=lambda b: b.center[0])
+        return left_to_right(boxes)
 
     def _is_face_crop(self, gray: np.ndarray) -> bool:
         h, w = gray.shape[:2]

@@ -137,8 +137,10 @@ class EmotionSmoother:
         if self._previous is None or self._previous_t is None:
             return t
         before, now = self._lead(self._previous, best), self._lead(self.smoothed, best)
-        if before >= 0 or now <= before:
-            return self._previous_t if before >= 0 else t
+        if before >= 0:  # it already qualified at the previous sample (the reference changed)
+            return self._previous_t
+        if now <= before:
+            return t
         return self._previous_t + (t - self._previous_t) * (-before) / (now - before)
 
     def _decide(self, t: float) -> list[EmotionEvent]:

@@ -57,6 +57,23 @@ def public_test_faces(fer_tar) -> dict[str, list[np.ndarray]]:
     return out
 
 
+@pytest.fixture(scope="session")
+def training_faces(fer_tar) -> np.ndarray:
+    """(280, 48, 48) float32: the first 40 Training crops of each class from the real archive."""
+    counts: dict[str, int] = {}
+    crops = []
+    with tarfile.open(fer_tar) as tar:
+        for m in tar:
+            if not m.isfile() or "/train/" not in f"/{m.name}":
+                continue
+            cls = m.name.split("/")[-2]
+            if counts.get(cls, 0) < 40:
+                counts[cls] = counts.get(cls, 0) + 1
+                data = np.frombuffer(tar.extractfile(m).read(), np.uint8)
+                crops.append(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
+    return np.stack(crops).astype(np.float32)
+
+
 def pad_face(
     face: np.ndarray, side: int = 160, canvas: tuple[int, int] = (300, 400), at: int = 120
 ) -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Reading photo files safely: size guard before decoding, EXIF rotation, clear reasons."""
+"""Reading photo files safely: size guard before decoding, EXIF rotation, clear reasons.
+
+Photos are decoded in grayscale (all that detection and the model use), and a large JPEG is
+decoded at 1/2, 1/4 or 1/8 of its size by the JPEG decoder itself when that still leaves at
+least `scan_side` pixels on its long side (the detector uses no more detail than that:
+fer_audio.detect.DetectorOptions.detail_side).
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,18 @@ class ImageError(ValueError):
     """This file cannot be used as a photo; the message says why, in a few words."""
 
 
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
+
+
 @dataclass(frozen=True)
 class Photo:
     path: Path
-    image: np.ndarray  # (h, w, 3) uint8 or uint16 BGR, upright (EXIF orientation applied)
+    image: np.ndarray  # (h, w) uint8 or uint16 grayscale, upright (EXIF orientation applied)
+    scale: int = 1  # file pixels per decoded pixel (2, 4 or 8 for a reduced JPEG decode)
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:
@@ -58,8 +72,18 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def read_photo(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> Photo:
-    """Decode an image file, upright. Raises ImageError with a short reason."""
+def _reduction(data: bytes, dims: tuple[int, int] | None, scan_side: int | None) -> int:
+    """The largest JPEG decode reduction that keeps the long side at least scan_side."""
+    if not scan_side or not dims or data[:2] != b"\xff\xd8":
+        return 1
+    return next((r for r in (8, 4, 2) if max(dims) // r >= scan_side), 1)
+
+
+def read_photo(
+    path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS, scan_side: int | None = None
+) -> Photo:
+    """Decode an image file in grayscale, upright; a JPEG whose long side is at least twice
+    `scan_side` is decoded reduced (see Photo.scale). Raises ImageError with a short reason."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -75,9 +99,11 @@ def read_photo(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> Ph
     dims = header_size(data)
     if dims and dims[0] * dims[1] > max_pixels:
         raise ImageError(f"image too large ({dims[0]}x{dims[1]} pixels, limit {max_pixels:,})")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    reduction = _reduction(data, dims, scan_side)
+    flags = _REDUCED[reduction] if reduction > 1 else cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None or image.size == 0:
         raise ImageError("not a readable image (corrupt, truncated or another format)")
-    if image.shape[0] * image.shape[1] > max_pixels:
+    if image.shape[0] * image.shape[1] * reduction**2 > max_pixels:
         raise ImageError(f"image too large ({image.shape[1]}x{image.shape[0]} pixels)")
-    return Photo(p, image)
+    return Photo(p, image, reduction)

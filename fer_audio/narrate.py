@@ -122,8 +122,11 @@ def narrate(paths: Iterable[str | os.PathLike[str]], recognizer: Recognizer) -> 
             yield item
             continue
         try:
-            photo = read_photo(item)
-            yield ImageResult(item, tuple(recognizer.analyze(photo.image)))
+            photo = read_photo(item, scan_side=recognizer.options.detector.detail_side)
+            faces = recognizer.analyze(photo.image)
+            yield ImageResult(
+                item, tuple(FacePrediction(f.box.scaled(photo.scale), f.probabilities) for f in faces)
+            )
         except ImageError as exc:
             yield ImageResult(item, error=str(exc))
         except (OSError, ValueError, RuntimeError, cv2.error) as exc:

@@ -98,6 +98,29 @@ def test_exif_rotated_photos_are_read_upright(tmp_path, recognizer, detectable_f
     assert len(recognizer.analyze(photo.image)) == 1
 
 
+def test_large_jpegs_are_decoded_reduced_upright_with_boxes_in_file_pixels(tmp_path, detectable_faces):
+    from PIL import Image
+
+    from fer_audio.images import read_photo
+    from fer_audio.narrate import narrate
+    from fer_audio.recognize import Recognizer
+
+    upright = pad_face(detectable_faces[0], side=1100, canvas=(1800, 2400), at=700)  # a 4.3 MP photo
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned left, "rotate 90 degrees clockwise to display"
+    stored = np.ascontiguousarray(np.rot90(upright, k=1))
+    Image.fromarray(stored[:, :, ::-1]).save(tmp_path / "big.jpg", exif=exif, quality=92)
+    recognizer = Recognizer()
+    photo = read_photo(tmp_path / "big.jpg", scan_side=recognizer.options.detector.detail_side)
+    assert photo.scale == 2 and photo.image.shape == (900, 1200)  # 2400 // 4 < 800 <= 2400 // 2
+    full = recognizer.analyze(read_photo(tmp_path / "big.jpg").image)
+    (result,) = narrate([tmp_path / "big.jpg"], recognizer)
+    assert len(full) == len(result.faces) == 1
+    a, b = full[0].box, result.faces[0].box  # both in the file's own (upright) pixels
+    assert abs(a.x - b.x) + abs(a.y - b.y) + abs(a.w - b.w) <= 0.05 * a.w
+    assert abs(b.center[0] - (700 + 1100 / 2)) < 0.1 * 1100  # where the face was placed
+
+
 def test_sixteen_bit_files_are_read(tmp_path, recognizer, detectable_faces):
     from fer_audio.images import read_photo
 

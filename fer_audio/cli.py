@@ -354,12 +354,19 @@ def evaluate(data, model, usage, json_out):
     "--limit", type=click.IntRange(0), default=None, help="Use at most N training images (smoke runs)."
 )
 @click.option("--seed", type=int, default=None, help="Random seed (default 1234).")
+@click.option(
+    "--members",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Train N models (seeds SEED..SEED+N-1, one validation split) and export their average.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
-def train(data, out, epochs, batch_size, learning_rate, limit, seed, resume, no_export):
+def train(data, out, epochs, batch_size, learning_rate, limit, seed, members, resume, no_export):
     """Train the expression model (needs the [train] extra: TensorFlow).
 
-    Example: fer-audio train --data fer2013-images.tar.gz --out runs/v1
+    Example: fer-audio train --data fer2013-images.tar.gz --out runs/v1 --members 2
     """
     try:
         from training.cli import run_train
@@ -372,7 +379,9 @@ def train(data, out, epochs, batch_size, learning_rate, limit, seed, resume, no_
         ).items()
         if v is not None
     }
-    sys.exit(run_train(data, out, overrides, resume=resume, export=not no_export, fail=_fail))
+    sys.exit(
+        run_train(data, out, overrides, members=members, resume=resume, export=not no_export, fail=_fail)
+    )
 
 
 # ------------------------------------------------------------------------------------ sounds

@@ -106,3 +106,27 @@ def test_exported_tflite_agrees_with_keras(full_run, fer_csv, tmp_path):
         else:
             np.testing.assert_allclose(got, expected, atol=1e-4)
             assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer_csv, tmp_path):
+    import keras
+
+    from fer_audio.classify import Classifier, ClassifierOptions
+    from fer_audio.datasets import load_dataset
+    from training.cli import run_train
+    from training.report import finalize
+
+    overrides = dict(epochs=1, batch_size=32, val_fraction=0.2, jit_compile=False, model=TINY)
+    out = tmp_path / "ens"
+    assert run_train(str(fer_csv), str(out), overrides, members=2, resume=False, export=False, fail=None) == 0
+    splits = [json.loads((out / f"member-{k}" / "split.json").read_text()) for k in (1, 2)]
+    assert splits[0]["val"] == splits[1]["val"]  # neither member is fitted on the other's validation
+    metrics = finalize(out, log=lambda m: None)
+    assert [m["seed"] for m in metrics["members"]] == [1234, 1235]
+    faces = load_dataset(fer_csv).splits["PublicTest"].images[:16].astype(np.float32)
+    members = [keras.models.load_model(out / f"member-{k}" / "best.keras") for k in (1, 2)]
+    expected = np.mean([m.predict(faces[..., None], verbose=0) for m in members], axis=0)
+    got = Classifier(ClassifierOptions(model=str(out / "model.tflite"))).predict(faces)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert not np.allclose(expected, members[0].predict(faces[..., None], verbose=0), atol=1e-3)
+    assert (out / "curves.png").is_file() and (out / "confusion.png").is_file()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from fer_audio.datasets import DatasetError
 from training.report import finalize
-from training.train import TrainConfig, fit
+from training.train import TrainConfig, fit, member_configs
 
 
 def _log(message: str) -> None:
@@ -16,11 +17,24 @@ def _log(message: str) -> None:
 
 
 def run_train(
-    data: str, out: str, overrides: dict, *, resume: bool, export: bool, fail: Callable[[str, int], None]
+    data: str,
+    out: str,
+    overrides: dict,
+    *,
+    members: int = 1,
+    resume: bool,
+    export: bool,
+    fail: Callable[[str, int], None],
 ) -> int:
     config = dataclasses.replace(TrainConfig(data=data, out=out), **overrides)
     try:
-        run = fit(config, resume=resume, log=_log)
+        for member in member_configs(config, members):
+            if members > 1:
+                _log(f"member {Path(member.out).name}: seed {member.seed}")
+            # with --resume, a member not started yet starts; a finished one is left as it is
+            started = (Path(member.out) / "checkpoint.keras").exists()
+            fit(member, resume=resume and started, log=_log)
+        run = Path(config.out)
     except KeyboardInterrupt:
         print("training stopped; continue it with --resume", file=sys.stderr)
         return 130

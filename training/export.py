@@ -1,4 +1,4 @@
-"""Export a Keras model to TFLite (float32, float16, dynamic-range int8) through a SavedModel."""
+"""Export a Keras model (or an average of several) to TFLite (float32, float16, dynamic-range int8)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ def with_flip_average(model: keras.Model) -> keras.Model:
     flipped = keras.ops.flip(inputs, axis=2)
     outputs = keras.layers.Average(name="flip_average")([model(inputs), model(flipped)])
     return keras.Model(inputs, outputs, name=f"{model.name}_flip")
+
+
+def average(models: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of the members' probabilities (an ensemble)."""
+    if len(models) == 1:
+        return models[0]
+    inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
+    outputs = []
+    for k, member in enumerate(models, start=1):
+        member.name = f"member_{k}"  # loaded members share one name; a model needs unique ones
+        outputs.append(member(inputs))
+    return keras.Model(inputs, keras.layers.Average(name="ensemble_average")(outputs), name="ensemble")
 
 
 def to_tflite(model: keras.Model, quantization: str = "float32") -> bytes:

@@ -18,7 +18,7 @@ import numpy as np
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.evaluation import Scores
 from fer_audio.labels import EMOTIONS
-from training.export import QUANTIZATIONS, to_tflite, with_flip_average
+from training.export import QUANTIZATIONS, average, to_tflite, with_flip_average
 from training.train import Log, TrainConfig, prepare_data
 
 # Exported variants: (file name, quantization, mirror-averaged)
@@ -40,15 +40,35 @@ def _time_per_face(classifier: Classifier, faces: np.ndarray, batch: int = 8, re
     return (time.perf_counter() - started) / (repeats * len(sample)) * 1000.0
 
 
+def run_members(out: Path) -> list[Path]:
+    """The run folders whose best epochs make the exported model: member-1, member-2, ... of an
+    ensemble (fer-audio train --members N), or the run folder itself."""
+    found = [p.parent for p in out.glob("member-*/best.keras")]
+    return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1])) or [out]
+
+
 def finalize(run: str | Path, log: Log = print) -> dict:
-    """Export, score and plot the best model of a run folder; returns metrics.json's content."""
+    """Export, score and plot the best model of a run folder (the average of its members' best
+    models for an ensemble); returns metrics.json's content."""
     out = Path(run)
-    config = TrainConfig.from_json(json.loads((out / "config.json").read_text()))
+    members = run_members(out)
+    configs = [TrainConfig.from_json(json.loads((m / "config.json").read_text())) for m in members]
+    if len({(c.data, c.split_seed, c.val_fraction, c.test_usage) for c in configs}) > 1:
+        raise ValueError(f"{out}: the members were split differently; an ensemble needs one split")
+    config = configs[0]
     splits = prepare_data(config, lambda _msg: None)
-    model = keras.models.load_model(out / "best.keras")
-    metrics: dict = {"run": str(out), "params": int(model.count_params()), "models": {}}
-    state = json.loads((out / "state.json").read_text())
-    metrics["best_epoch"], metrics["epochs_run"] = state["best_epoch"], state["epoch"]
+    model = average([keras.models.load_model(m / "best.keras") for m in members])
+    metrics: dict = {"run": str(out), "params": int(model.count_params()), "members": [], "models": {}}
+    for member, member_config in zip(members, configs, strict=True):
+        state = json.loads((member / "state.json").read_text())
+        metrics["members"].append(
+            {
+                "run": str(member),
+                "seed": member_config.seed,
+                "best_epoch": state["best_epoch"],
+                "epochs_run": state["epoch"],
+            }
+        )
     for name, quantization, flip in VARIANTS:
         exported = with_flip_average(model) if flip else model
         blob = to_tflite(exported, quantization)
@@ -68,25 +88,27 @@ def finalize(run: str | Path, log: Log = print) -> dict:
             f"{entry['ms_per_face']:.3f} ms/face {len(blob) / 1e6:.2f} MB"
         )
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_curves(out / "history.csv", out / "curves.png")
+    plot_curves([m / "history.csv" for m in members], out / "curves.png")
     best = metrics["models"]["model.tflite"]["test"]
     plot_confusion(np.asarray(best["confusion"]), out / "confusion.png")
     return metrics
 
 
-def plot_curves(history: Path, png: Path) -> None:
+def plot_curves(histories: list[Path], png: Path) -> None:
+    """Loss and accuracy per epoch, fit (augmented) and validation, of each member's history.csv."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(csv.DictReader(history.open()))
-    epochs = [int(r["epoch"]) for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("loss", "fit (augmented)"), ("val_loss", "validation")):
-        ax1.plot(epochs, [float(r[key]) for r in rows], label=label)
-    for key, label in (("acc", "fit (augmented)"), ("val_acc", "validation")):
-        ax2.plot(epochs, [float(r[key]) for r in rows], label=label)
+    for k, history in enumerate(histories, start=1):
+        rows = list(csv.DictReader(history.open()))
+        epochs = [int(r["epoch"]) for r in rows]
+        tag = f" {k}" if len(histories) > 1 else ""
+        for ax, key in ((ax1, "loss"), (ax2, "acc")):
+            ax.plot(epochs, [float(r[key]) for r in rows], label=f"fit{tag} (augmented)")
+            ax.plot(epochs, [float(r[f"val_{key}"]) for r in rows], label=f"validation{tag}")
     ax1.set(title="loss", xlabel="epoch")
     ax2.set(title="accuracy", xlabel="epoch")
     ax1.legend()

@@ -45,7 +45,7 @@ Log = Callable[[str], None]
 class TrainConfig:
     data: str  # challenge CSV (.csv/.csv.gz), image-folder tree, or .tar.gz of one
     out: str  # run folder
-    epochs: int = 36  # length of the cosine schedule
+    epochs: int = 40  # length of the cosine schedule
     batch_size: int = 64
     learning_rate: float = 1e-3  # peak, after warm-up
     warmup_epochs: float = 1.0
@@ -55,7 +55,9 @@ class TrainConfig:
     val_fraction: float = 0.1  # of Training, stratified, for model selection and early stop
     test_usage: str = "PublicTest"  # reported only, never used for a decision
     patience: int = 10  # epochs without a better validation accuracy before stopping
-    seed: int = 1234
+    seed: int = 1234  # initial weights, data order, augmentation, dropout
+    split_seed: int = 1234  # which Training images form the validation slice (keep it fixed
+    # across the members of an ensemble, so none of them is fitted on another's validation images)
     limit: int = 0  # use at most this many Training images (0: all); for tests and smoke runs
     jit_compile: bool = True  # XLA; turned off automatically where unsupported
     model: ModelOptions = field(default_factory=ModelOptions)
@@ -72,6 +74,17 @@ class TrainConfig:
         )
         d["augment"] = AugmentOptions(**d["augment"])
         return cls(**d)
+
+
+def member_configs(config: TrainConfig, members: int) -> list[TrainConfig]:
+    """The runs of an ensemble: member-k/ inside config.out with seed + k - 1, one split_seed.
+    One member is the run itself."""
+    if members <= 1:
+        return [config]
+    return [
+        dataclasses.replace(config, out=str(Path(config.out) / f"member-{k + 1}"), seed=config.seed + k)
+        for k in range(members)
+    ]
 
 
 def _write_atomic(path: Path, data: bytes | str) -> None:
@@ -95,7 +108,7 @@ def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:
         log(str(problem))
     if data.problems:
         log(f"{len(data.problems)} input(s) skipped")
-    splits = make_splits(data, config.val_fraction, config.seed, config.test_usage)
+    splits = make_splits(data, config.val_fraction, config.split_seed, config.test_usage)
     if config.limit:
         rng = np.random.default_rng(config.seed)
         keep = np.sort(rng.permutation(len(splits["fit"]))[: config.limit])
@@ -295,4 +308,4 @@ def _append_history(path: Path, row: dict) -> None:
     _write_atomic(path, "\n".join(lines) + "\n")
 
 
-__all__ = ["EMOTIONS", "RunState", "TrainConfig", "fit", "prepare_data"]
+__all__ = ["EMOTIONS", "RunState", "TrainConfig", "fit", "member_configs", "prepare_data"]

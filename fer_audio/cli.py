@@ -6,6 +6,7 @@ opened (no camera, no audio device, bad sound pack); 130 interrupted.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -264,6 +265,13 @@ def live(
 )
 @click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a .csv or .json report.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=min(2, os.cpu_count() or 1),
+    show_default=True,
+    help="Images worked on at once (results still come in order).",
+)
 @model_options
 @click.option(
     "--audio-out",
@@ -273,7 +281,7 @@ def live(
 )
 @speech_options
 def narrate(
-    paths, speak, report, quiet, model, detector, min_face, audio_out, audio_device, voice, rate, volume
+    paths, speak, report, quiet, jobs, model, detector, min_face, audio_out, audio_device, voice, rate, volume
 ):
     """Say the emotions of the faces in photos, left to right.
 
@@ -293,6 +301,7 @@ def narrate(
             speak=speak,
             report=report,
             quiet=quiet,
+            jobs=jobs,
             audio_out=audio_out,
             recognizer_factory=lambda: _recognizer(model, detector, min_face),
             speaker_factory=lambda: _make_speaker(voice, rate, volume, True),

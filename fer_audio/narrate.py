@@ -7,8 +7,10 @@ import io
 import json
 import os
 import re
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,22 +117,53 @@ def describe(name: str, faces: Iterable[FacePrediction]) -> str:
     return f"{name}: {count_words(len(faces), 'face')}. " + " ".join(parts)
 
 
-def narrate(paths: Iterable[str | os.PathLike[str]], recognizer: Recognizer) -> Iterator[ImageResult]:
-    """One ImageResult per image file (or per problem), in order; never raises for one bad file."""
-    for item in collect_images(paths):
+def read_and_analyze(path: Path, recognizer: Recognizer) -> ImageResult:
+    """One image file -> its faces (in the file's pixels), or the reason it was skipped."""
+    try:
+        photo = read_photo(path, scan_side=recognizer.options.detector.detail_side)
+        faces = recognizer.analyze(photo.image)
+        return ImageResult(
+            path, tuple(FacePrediction(f.box.scaled(photo.scale), f.probabilities) for f in faces)
+        )
+    except ImageError as exc:
+        return ImageResult(path, error=str(exc))
+    except (OSError, ValueError, RuntimeError, cv2.error) as exc:
+        return ImageResult(path, error=f"could not be processed ({exc})")
+
+
+def narrate(
+    paths: Iterable[str | os.PathLike[str]], recognizer: Recognizer, workers: int = 2
+) -> Iterator[ImageResult]:
+    """One ImageResult per image file (or per problem), in order; never raises for one bad file.
+
+    With workers > 1, that many images are read and analysed at once, each worker with its own
+    face detector made from recognizer.options (OpenCV's cascade is not safe to share between
+    threads), all sharing the recognizer's classifier; results still come in order, at most
+    2 * workers images ahead."""
+    if workers <= 1:
+        for item in collect_images(paths):
+            yield item if isinstance(item, ImageResult) else read_and_analyze(item, recognizer)
+        return
+    local = threading.local()
+
+    def work(item: Path | ImageResult) -> ImageResult:
         if isinstance(item, ImageResult):
-            yield item
-            continue
-        try:
-            photo = read_photo(item, scan_side=recognizer.options.detector.detail_side)
-            faces = recognizer.analyze(photo.image)
-            yield ImageResult(
-                item, tuple(FacePrediction(f.box.scaled(photo.scale), f.probabilities) for f in faces)
-            )
-        except ImageError as exc:
-            yield ImageResult(item, error=str(exc))
-        except (OSError, ValueError, RuntimeError, cv2.error) as exc:
-            yield ImageResult(item, error=f"could not be processed ({exc})")
+            return item
+        if not hasattr(local, "recognizer"):
+            local.recognizer = Recognizer(recognizer.options, classifier=recognizer.classifier)
+        return read_and_analyze(item, local.recognizer)
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="narrate")
+    pending: deque[Future[ImageResult]] = deque()
+    try:
+        for item in collect_images(paths):
+            pending.append(pool.submit(work, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------------ summary

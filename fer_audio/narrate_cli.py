@@ -22,6 +22,7 @@ def run_narrate(
     speak: bool | None,
     report: str | None,
     quiet: bool,
+    jobs: int,
     audio_out: str | None,
     recognizer_factory: Callable,
     speaker_factory: Callable,
@@ -36,7 +37,7 @@ def run_narrate(
             output = _open_audio(audio_out, device, explicit=bool(speak) or bool(audio_out), fail=fail)
     show_progress = not quiet and sys.stderr.isatty()
     summary, rows = Summary(), []
-    for i, result in enumerate(narrate(paths, recognizer), start=1):
+    for i, result in enumerate(narrate(paths, recognizer, workers=jobs), start=1):
         summary.add(result)
         rows += report_rows(result)
         _tell(result, output, speaker, show_progress)

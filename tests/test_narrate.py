@@ -133,6 +133,19 @@ def test_narrates_a_folder_with_every_kind_of_bad_input(photo_folder, tmp_path):
     assert any("caf\ufffd" in r["path"] for r in rows)  # a non-UTF-8 name is processed, shown readably
 
 
+def test_parallel_narration_gives_the_same_results_in_the_same_order(photo_folder, recognizer):
+    from fer_audio.narrate import narrate
+
+    def flat(results):
+        return [(r.path, r.error, [(f.box, f.probabilities.tobytes()) for f in r.faces]) for r in results]
+
+    one = flat(narrate([photo_folder], recognizer, workers=1))
+    assert len(one) == 11 and sum(r[1] is None for r in one) >= 3  # 11 candidates, 3+ readable
+    assert flat(narrate([photo_folder], recognizer, workers=2)) == one
+    img_2 = next(r for r in one if r[0].name == "IMG_2.png")
+    assert flat(narrate([photo_folder, photo_folder / "IMG_2.png"], recognizer, workers=3))[-1] == img_2
+
+
 def test_json_report_and_nothing_else_written(photo_folder, tmp_path):
     before = sorted(p.name for p in tmp_path.rglob("*"))
     report = tmp_path / "r.json"

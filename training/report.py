@@ -27,6 +27,7 @@ VARIANTS = [
     ("model-float16.tflite", "float16", False),
     ("model-int8.tflite", "int8", False),
     ("model-flip.tflite", "float32", True),
+    ("model-flip-int8.tflite", "int8", True),
 ]
 assert {q for _, q, _ in VARIANTS} == set(QUANTIZATIONS)
 

@@ -33,22 +33,23 @@ from fer_audio.types import EmotionEvent
 
 @dataclass(frozen=True)
 class SmootherOptions:
-    """Defaults tuned with benchmarks/tune_smoothing.py on validation-split sequences."""
+    """Defaults tuned with benchmarks/tune_smoothing.py on validation-split sequences (the
+    shipped model's real noise at 15 and 30 fps); figures in the README."""
 
-    time_constant: float = 0.3  # s, of the exponential moving average of probabilities
-    margin: float = 0.05  # the new emotion must lead the last announced one by this much
-    min_confidence: float = 0.25  # smoothed probability an emotion needs to be announced
-    dwell: float = 0.15  # s a candidate must stay ahead before it is announced
-    refractory: float = 1.5  # s, the least time between two emotion events of one face
+    time_constant: float = 0.4  # s, of the exponential moving average of probabilities
+    margin: float = 0.04  # the new emotion must lead the last announced one by this much
+    min_confidence: float = 0.22  # smoothed probability an emotion needs to be announced
+    dwell: float = 0.25  # s a candidate must stay ahead before it is announced
+    refractory: float = 0.8  # s, the least time between two emotion events of one face
     neutral_cue: bool = False  # announce returns to neutral (else they are silent)
     found_grace: float = 0.3  # s a face must be seen before face_found
     lost_grace: float = 1.0  # s without a detection before face_lost
 
 
 SENSITIVITY = {
-    "low": SmootherOptions(time_constant=0.5, margin=0.10, min_confidence=0.30, dwell=0.3, refractory=2.5),
+    "low": SmootherOptions(time_constant=0.5, margin=0.06, min_confidence=0.22, dwell=0.35, refractory=1.5),
     "medium": SmootherOptions(),
-    "high": SmootherOptions(time_constant=0.2, margin=0.04, min_confidence=0.22, dwell=0.1, refractory=1.0),
+    "high": SmootherOptions(time_constant=0.3, margin=0.02, min_confidence=0.2, dwell=0.15, refractory=0.8),
 }
 
 

@@ -280,7 +280,8 @@ def bench_smoothing() -> dict:
                     f"smoothing [{set_name}, {preset}, {fps} fps]: F1 {r['event_f1']:.3f} "
                     f"(P {r['event_precision']:.3f} "
                     f"R {r['event_recall']:.3f}), median latency {r['median_latency_s']} s, "
-                    f"{r['false_events_per_min_stable']} false events/min when stable, "
+                    f"{r['false_events_per_min_stable']} false events/min when stable "
+                    f"({r['wrong_emotion_events_per_min_stable']} naming a wrong emotion), "
                     f"{r['events_per_min']} events/min; raw per-frame label changes "
                     f"{r['raw_label_changes_per_min']}/min"
                 )

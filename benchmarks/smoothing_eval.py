@@ -4,7 +4,9 @@ A sequence holds one class for 1-6 s, then another, and so on. Every frame is a 
 PublicTest image of the current class, classified by the shipped model, so the noise the smoother
 sees is the model's own. A true change is a change to a non-neutral class (returns to neutral
 are silent by default). An emotion event matches a true change when it names the new class and
-comes within TOLERANCE seconds after it.
+comes within TOLERANCE seconds after it. Any other event more than TOLERANCE seconds after the
+last change is a false event; the wrong-emotion figure counts those of them that name another
+emotion than the one held (the rest name it, but late).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Score:
     found: int = 0
     latencies: list[float] | None = None
     false_in_stable: int = 0
+    wrong_in_stable: int = 0  # of those, events naming another emotion than the one held
     stable_seconds: float = 0.0
     raw_label_changes: int = 0
     seconds: float = 0.0
@@ -71,6 +74,9 @@ class Score:
             "event_f1": round(f1, 4),
             "median_latency_s": round(float(np.median(self.latencies)), 3) if self.latencies else None,
             "false_events_per_min_stable": round(self.false_in_stable / (self.stable_seconds / 60), 3),
+            "wrong_emotion_events_per_min_stable": round(
+                self.wrong_in_stable / (self.stable_seconds / 60), 3
+            ),
             "events_per_min": round(self.events / (self.seconds / 60), 2),
             "raw_label_changes_per_min": round(self.raw_label_changes / (self.seconds / 60), 1),
             "true_changes": self.changes,
@@ -108,6 +114,8 @@ def score_sequence(seq: Sequence, options: SmootherOptions, score: Score) -> Non
         last_change = max(c for c in all_changes if c <= e.t)
         if i not in used and e.t - last_change > TOLERANCE:
             score.false_in_stable += 1
+            held = seq.truth[min(int(np.searchsorted(seq.times, e.t)), len(seq.truth) - 1)]
+            score.wrong_in_stable += e.emotion != EMOTIONS[held]
     bounds = [*all_changes, float(seq.times[-1])]
     score.stable_seconds += sum(max(0.0, b - a - TOLERANCE) for a, b in itertools.pairwise(bounds))
 

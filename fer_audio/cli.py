@@ -356,9 +356,9 @@ def evaluate(data, model, usage, json_out):
     help="FER-2013: the challenge CSV (.csv/.csv.gz), the image-folder tree, or a .tar.gz of it.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 45).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 40).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Images per step (default 64).")
-@click.option("--learning-rate", type=float, default=None, help="Peak learning rate (default 2e-3).")
+@click.option("--learning-rate", type=float, default=None, help="Peak learning rate (default 0.001).")
 @click.option(
     "--limit", type=click.IntRange(0), default=None, help="Use at most N training images (smoke runs)."
 )

@@ -130,3 +130,15 @@ def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert not np.allclose(expected, members[0].predict(faces[..., None], verbose=0), atol=1e-3)
     assert (out / "curves.png").is_file() and (out / "confusion.png").is_file()
+
+
+def test_train_help_states_the_real_defaults():
+    from click.testing import CliRunner
+
+    from fer_audio.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
+    config = TrainConfig(data="", out="")
+    assert f"(default {config.epochs})" in text
+    assert f"(default {config.batch_size})" in text and f"(default {config.seed})" in text
+    assert f"(default {config.learning_rate:g})" in text

@@ -43,35 +43,32 @@ def video() -> Path:
 
 
 @pytest.fixture(scope="session")
-def public_test_faces(fer_tar) -> dict[str, list[np.ndarray]]:
-    """{class name: first 40 PublicTest crops (48x48 uint8)} read from the real archive."""
-    out: dict[str, list[np.ndarray]] = {}
+def fer_crops(fer_tar) -> dict[str, dict[str, list[np.ndarray]]]:
+    """{split folder ('train', 'test'): {class name: its first 40 crops (48x48 uint8)}}, read
+    from the real archive in one pass."""
+    out: dict[str, dict[str, list[np.ndarray]]] = {}
     with tarfile.open(fer_tar) as tar:
         for m in tar:
-            if not m.isfile() or "/test/" not in f"/{m.name}":
+            parts = m.name.split("/")
+            if not m.isfile() or len(parts) < 3:
                 continue
-            cls = m.name.split("/")[-2]
-            if len(out.setdefault(cls, [])) < 40:
+            crops = out.setdefault(parts[-3], {}).setdefault(parts[-2], [])
+            if len(crops) < 40:
                 data = np.frombuffer(tar.extractfile(m).read(), np.uint8)
-                out[cls].append(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
+                crops.append(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
     return out
 
 
 @pytest.fixture(scope="session")
-def training_faces(fer_tar) -> np.ndarray:
+def public_test_faces(fer_crops) -> dict[str, list[np.ndarray]]:
+    """{class name: first 40 PublicTest crops (48x48 uint8)} read from the real archive."""
+    return fer_crops["test"]
+
+
+@pytest.fixture(scope="session")
+def training_faces(fer_crops) -> np.ndarray:
     """(280, 48, 48) float32: the first 40 Training crops of each class from the real archive."""
-    counts: dict[str, int] = {}
-    crops = []
-    with tarfile.open(fer_tar) as tar:
-        for m in tar:
-            if not m.isfile() or "/train/" not in f"/{m.name}":
-                continue
-            cls = m.name.split("/")[-2]
-            if counts.get(cls, 0) < 40:
-                counts[cls] = counts.get(cls, 0) + 1
-                data = np.frombuffer(tar.extractfile(m).read(), np.uint8)
-                crops.append(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE))
-    return np.stack(crops).astype(np.float32)
+    return np.concatenate([np.stack(v) for v in fer_crops["train"].values()]).astype(np.float32)
 
 
 def pad_face(

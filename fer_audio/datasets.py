@@ -79,18 +79,22 @@ class Dataset:
         return self.splits[usage]
 
 
-def load_dataset(path: str | os.PathLike[str]) -> Dataset:
-    """Load a CSV, a tar archive or a folder of class folders. Raises DatasetError if unusable."""
+def load_dataset(path: str | os.PathLike[str], as_stored: bool = False) -> Dataset:
+    """Load a CSV, a tar archive or a folder of class folders. Raises DatasetError if unusable.
+
+    Images come as the model sees them (face_input: sharp ones get the training blur), or with
+    as_stored as the files hold them (48x48 grayscale), for pasting into photos or for other
+    models."""
     p = Path(path)
     if not p.exists():
         raise DatasetError(f"{p}: no such file or folder; pass the FER-2013 CSV or image folder")
     name = p.name.lower()
     if p.is_dir():
-        records = _folder_records(p)
+        records = _folder_records(p, as_stored)
     elif name.endswith((".csv", ".csv.gz")):
-        records = _csv_records(p)
+        records = _csv_records(p, as_stored)
     elif name.endswith((".tar", ".tar.gz", ".tgz")):
-        records = _tar_records(p)
+        records = _tar_records(p, as_stored)
     else:
         raise DatasetError(f"{p}: not a .csv, .csv.gz, .tar.gz or folder of class folders")
     return _collect(records)
@@ -127,12 +131,15 @@ def _usage_for(split_dir: str | None, filename: str) -> str:
     return _SPLIT_DIRS.get((split_dir or "").lower(), "PublicTest")
 
 
-def _decode(data: bytes) -> np.ndarray | None:
+def _decode(data: bytes, as_stored: bool) -> np.ndarray | None:
     buf = np.frombuffer(data, np.uint8)
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if image is None:
         return None
-    return face_input(to_gray8(image)).astype(np.uint8)
+    gray = to_gray8(image)
+    if as_stored:
+        return gray if gray.shape == (INPUT_SIZE, INPUT_SIZE) else cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE))
+    return face_input(gray).astype(np.uint8)
 
 
 def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:
@@ -144,7 +151,7 @@ def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:
     return split, label
 
 
-def _folder_records(root: Path) -> Iterator[Record]:
+def _folder_records(root: Path, as_stored: bool) -> Iterator[Record]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         for fn in sorted(filenames):
@@ -153,7 +160,7 @@ def _folder_records(root: Path) -> Iterator[Record]:
             if label is None:
                 continue
             try:
-                image = _decode(full.read_bytes())
+                image = _decode(full.read_bytes(), as_stored)
             except OSError as exc:
                 yield "", label, None, str(full), exc.strerror or str(exc)
                 continue
@@ -161,7 +168,7 @@ def _folder_records(root: Path) -> Iterator[Record]:
             yield _usage_for(split, fn), label, image, str(full), reason
 
 
-def _tar_records(path: Path) -> Iterator[Record]:
+def _tar_records(path: Path, as_stored: bool) -> Iterator[Record]:
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
@@ -172,23 +179,23 @@ def _tar_records(path: Path) -> Iterator[Record]:
                     continue
                 where = f"{path}:{member.name}"
                 fobj = tar.extractfile(member)
-                image = _decode(fobj.read()) if fobj is not None else None
+                image = _decode(fobj.read(), as_stored) if fobj is not None else None
                 reason = None if image is not None else "not a readable image"
                 yield _usage_for(split, member.name.rsplit("/", 1)[-1]), label, image, where, reason
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetError(f"{path}: unreadable archive ({exc}); re-download it") from exc
 
 
-def _csv_records(path: Path) -> Iterator[Record]:
+def _csv_records(path: Path, as_stored: bool) -> Iterator[Record]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8") as fh:
-            yield from _parse_csv(fh, str(path))
+            yield from _parse_csv(fh, str(path), as_stored)
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DatasetError(f"{path}: unreadable CSV ({exc})") from exc
 
 
-def _parse_csv(fh: io.TextIOBase, name: str) -> Iterator[Record]:
+def _parse_csv(fh: io.TextIOBase, name: str, as_stored: bool) -> Iterator[Record]:
     reader = csv.DictReader(fh)
     missing = {"emotion", "pixels"} - set(reader.fieldnames or ())
     if missing:
@@ -222,4 +229,5 @@ def _parse_csv(fh: io.TextIOBase, name: str) -> Iterator[Record]:
                 f"expected {INPUT_SIZE * INPUT_SIZE} values 0..255, got {pixels.size}",
             )
             continue
-        yield usage, label, pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8), where, None
+        face = pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8)
+        yield usage, label, face if as_stored else face_input(face).astype(np.uint8), where, None

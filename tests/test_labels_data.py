@@ -90,3 +90,20 @@ def test_no_image_is_in_two_splits(fer_csv):
     a = stratified_split(data.splits["Training"].labels, 0.2, 7)
     b = stratified_split(data.splits["Training"].labels, 0.2, 7)
     assert all((x == y).all() for x, y in zip(a, b, strict=True))
+
+
+def test_sharp_faces_load_as_the_model_sees_them_or_as_stored(tmp_path, public_test_faces):
+    from fer_audio.preprocess import SHARPNESS_LIMIT, face_input, sharpness
+
+    face = next(f for f in public_test_faces["happy"] if sharpness(f) > SHARPNESS_LIMIT)
+    d = tmp_path / "fer2013" / "test" / "happy"
+    d.mkdir(parents=True)
+    cv2.imwrite(str(d / "PublicTest_1.png"), face)
+    csv_path = tmp_path / "fer.csv"
+    csv_path.write_text("emotion,pixels,Usage\n3," + " ".join(map(str, face.ravel())) + ",PublicTest\n")
+    for source in (tmp_path, csv_path):  # folder (and tar) and CSV alike
+        seen = load_dataset(source).require("PublicTest").images[0]
+        np.testing.assert_array_equal(seen, face_input(face).astype(np.uint8))
+        assert sharpness(seen) <= SHARPNESS_LIMIT
+        stored = load_dataset(source, as_stored=True).require("PublicTest").images[0]
+        np.testing.assert_array_equal(stored, face)

@@ -58,10 +58,12 @@ _data_cache: dict = {}
 FER_DETECTOR = None  # the fer package's detector, set in main() where it is installed
 
 
-def data():
-    if "d" not in _data_cache:
-        _data_cache["d"] = load_dataset(TAR)
-    return _data_cache["d"]
+def data(as_stored: bool = False):
+    """FER-2013 as the model sees it, or as_stored: the faces as the files hold them (sharp
+    PublicTest faces, for photos and for other models)."""
+    if as_stored not in _data_cache:
+        _data_cache[as_stored] = load_dataset(TAR, as_stored=as_stored)
+    return _data_cache[as_stored]
 
 
 def bench_accuracy() -> dict:
@@ -97,8 +99,8 @@ def bench_accuracy() -> dict:
 
 
 def _photos(folder: Path, n: int = 200) -> list[Path]:
-    """Ordinary photos: real FER faces at 140-180 px in 256x256 frames, and video frames."""
-    faces = data().require("PublicTest")
+    """Ordinary photos: real (sharp) PublicTest faces at 140-180 px in 256x256 frames."""
+    faces = data(as_stored=True).require("PublicTest")
     rng = np.random.default_rng(0)
     paths = []
     for i in range(n):
@@ -131,22 +133,29 @@ def _phone_photos(folder: Path, n: int = 12) -> list[Path]:
     return paths
 
 
-def _narrate_speed(label: str, paths: list[Path], earlier_fer_ms: float | None) -> dict:
-    """narrate with one worker and with two (the default), and the fer package, on `paths`."""
+def _narrate_speed(label: str, paths: list[Path], earlier_fer_ms: float | None, rounds: int = 3) -> dict:
+    """narrate with one worker and with two (the default), and the fer package, on `paths`: taken
+    in turns for `rounds` rounds, the best round of each kept (the one least disturbed by the
+    rest of this shared machine)."""
     from fer_audio.narrate import narrate
     from fer_audio.recognize import Recognizer
 
     recognizer = Recognizer()
     list(narrate(paths[:2], recognizer))  # warm up
-    ms, faces = {}, 0
-    for workers in (1, 2):
-        started = time.perf_counter()
-        results = list(narrate(paths, recognizer, workers=workers))
-        ms[workers] = (time.perf_counter() - started) / len(results) * 1000
-        faces = sum(len(r.faces) for r in results)
+    runs: dict[str, list[float]] = {"1": [], "2": [], "fer": []}
+    faces = their_faces = 0
+    for _ in range(rounds):
+        for workers in (1, 2):
+            started = time.perf_counter()
+            results = list(narrate(paths, recognizer, workers=workers))
+            runs[str(workers)].append((time.perf_counter() - started) / len(results) * 1000)
+            faces = sum(len(r.faces) for r in results)
+        if FER_DETECTOR:
+            theirs, their_faces = fer_baseline.ms_per_photo(FER_DETECTOR, paths)
+            runs["fer"].append(theirs)
+    ms = {1: min(runs["1"]), 2: min(runs["2"])}
     if FER_DETECTOR:
-        theirs, their_faces = fer_baseline.ms_per_photo(FER_DETECTOR, paths)
-        note = f"{their_faces} faces found"
+        theirs, note = min(runs["fer"]), f"{their_faces} faces found"
     else:
         theirs, their_faces, note = earlier_fer_ms, None, "earlier figure"
     say(
@@ -173,12 +182,124 @@ def _narrate_speed(label: str, paths: list[Path], earlier_fer_ms: float | None) 
 
 def bench_narrate() -> dict:
     """256x256 photos (the fer package's figure in the issue is for these) and phone-size ones.
-    At 4032 px the smallest face we look for is about 200 px (the scan runs at 480 px); the fer
+    At 4032 px the smallest face we look for is about 170 px (the scan runs at 480 px); the fer
     package scans the full resolution for faces from 50 px, so that row is not like for like."""
     with tempfile.TemporaryDirectory() as tmp:
         small = _photos(Path(tmp))
         out = {"photo_256": _narrate_speed("256x256 photos", small, FER_PACKAGE["ms_per_256px_photo"])}
         out["photo_4032"] = _narrate_speed("4032x2268 photos", _phone_photos(Path(tmp)), None)
+    return out
+
+
+LBP_CASCADE = Path("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml")  # Debian's opencv-data
+
+
+def _video_gray() -> list[np.ndarray]:
+    cap, frames = cv2.VideoCapture(str(VIDEO)), []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    cap.release()
+    return frames
+
+
+def _pasted_faces(frames: list[np.ndarray], sides=(40, 50, 64, 90, 130), n: int = 150, seed: int = 5):
+    """{side: [(image, face box)]}: sharp PublicTest faces pasted at `side` px into frames of the
+    shared video shrunk to 320x180, where the woman's own face is then a small one."""
+    faces = data(as_stored=True).require("PublicTest").images
+    rng = np.random.default_rng(seed)
+    out = {}
+    for side in sides:
+        items = []
+        for _ in range(n):
+            img = cv2.resize(frames[rng.integers(len(frames))], (320, 180), interpolation=cv2.INTER_AREA)
+            x, y = int(rng.integers(0, 320 - side)), int(rng.integers(0, 180 - side))
+            img[y : y + side, x : x + side] = cv2.resize(
+                faces[rng.integers(len(faces))], (side, side), interpolation=cv2.INTER_CUBIC
+            )
+            items.append((img, (x, y, side)))
+        out[side] = items
+    return out
+
+
+def _not_faces(n: int = 400, seed: int = 7) -> list[np.ndarray]:
+    """Face-like things that are not upright faces: upside-down and block-scrambled faces."""
+    faces = data(as_stored=True).require("PublicTest").images
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        face = faces[rng.integers(len(faces))]
+        out.append(cv2.resize(np.ascontiguousarray(face[::-1]), (160, 160), interpolation=cv2.INTER_CUBIC))
+        blocks = [face[y : y + 12, x : x + 12] for y in range(0, 48, 12) for x in range(0, 48, 12)]
+        order = rng.permutation(16)
+        scrambled = np.vstack([np.hstack([blocks[i] for i in order[r * 4 : r * 4 + 4]]) for r in range(4)])
+        out.append(cv2.resize(scrambled, (160, 160), interpolation=cv2.INTER_NEAREST))
+    return out
+
+
+def bench_detectors() -> dict:
+    """Face detection alone, one OpenCV thread: the shipped setting against the others tried."""
+    from fer_audio.detect import DetectorOptions, HaarDetector
+    from fer_audio.images import read_photo
+
+    settings = {
+        "alt2, step 1.2, 1 neighbour (shipped)": DetectorOptions(),
+        "alt2, step 1.1, 3 neighbours": DetectorOptions(scale_factor=1.1, min_neighbors=3),
+        "default, step 1.1, 5 neighbours (until now)": DetectorOptions(
+            cascade="haarcascade_frontalface_default.xml", scale_factor=1.1, min_neighbors=5
+        ),
+    }
+    if LBP_CASCADE.exists():
+        settings["LBP frontalface, step 1.1, 3 neighbours"] = DetectorOptions(
+            cascade=str(LBP_CASCADE), scale_factor=1.1, min_neighbors=3
+        )
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    frames = _video_gray()
+    with tempfile.TemporaryDirectory() as tmp:
+        photos = [read_photo(p).image for p in _photos(Path(tmp))]
+    pasted, not_faces = _pasted_faces(frames), _not_faces()
+    out = {}
+    try:
+        for name, options in settings.items():
+            det = HaarDetector(options)
+            started = time.perf_counter()
+            on_photos = [det.detect(g) for g in photos]
+            ms_photo = (time.perf_counter() - started) / len(photos) * 1000
+            started = time.perf_counter()
+            on_video = [det.detect(g) for g in frames]
+            ms_frame = (time.perf_counter() - started) / len(frames) * 1000
+            found = {}
+            for side, items in pasted.items():
+                found[side] = sum(
+                    any(
+                        abs(b.center[0] - (x + s / 2)) < s / 2 and abs(b.center[1] - (y + s / 2)) < s / 2
+                        for b in det.detect(img)
+                    )
+                    for img, (x, y, s) in items
+                ) / len(items)
+            false = sum(len(det.detect(img)) for img in not_faces)
+            r = out[name] = {
+                "ms_per_256px_photo": ms_photo,
+                "faces_in_photos": sum(map(len, on_photos)),
+                "ms_per_video_frame": ms_frame,
+                "video_frames_with_a_face": sum(len(b) > 0 for b in on_video),
+                "video_frames_with_more_faces": sum(len(b) > 1 for b in on_video),
+                "pasted_faces_found_by_side": found,
+                "boxes_on_not_faces": false,
+            }
+            say(
+                f"detectors [{name}]: {r['ms_per_256px_photo']:.2f} ms per 256x256 photo, "
+                f"{r['faces_in_photos']} faces in {len(photos)}; video {r['ms_per_video_frame']:.1f} ms per "
+                f"frame, a face in {r['video_frames_with_a_face']} of {len(frames)} frames, more than one "
+                f"in {r['video_frames_with_more_faces']}; pasted faces found "
+                + ", ".join(f"{side} px {v:.0%}" for side, v in found.items())
+                + f"; {false} boxes on {len(not_faces)} upside-down or scrambled faces"
+            )
+    finally:
+        cv2.setNumThreads(threads)
     return out
 
 
@@ -217,7 +338,7 @@ def bench_live() -> dict:
     )
     say(
         f"  per-frame top label changes: ours {ours_changes:.0f}/min unsmoothed, "
-        f"the fer package {their_changes}/min"
+        "the fer package " + (f"{their_changes:.0f}/min" if their_changes is not None else "not measured")
     )
     say(f"  per stage, ms per frame: {stages}; full scans {processor.detector.scans} of {n} frames")
     say(
@@ -242,16 +363,23 @@ def bench_live() -> dict:
 
 
 def _raw_labels(video: str) -> list[int | None]:
-    """Our per-frame top label of the first face, without smoothing (what the fer package gives)."""
-    from fer_audio.recognize import Recognizer
+    """Our per-frame top label of the largest face, without smoothing (what the fer package
+    gives), with faces found as the live tool finds them (a full scan every 0.5 s, a search near
+    the known face in between)."""
+    from fer_audio.detect import TrackingDetector
+    from fer_audio.preprocess import to_gray8
+    from fer_audio.recognize import Recognizer, left_to_right
 
     recognizer, labels = Recognizer(), []
+    tracking = TrackingDetector(recognizer.detector)
     cap = cv2.VideoCapture(video)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     while True:
         ok, frame = cap.read()
         if not ok:
             break
-        faces = recognizer.analyze(frame)
+        gray = to_gray8(frame)
+        faces = recognizer.classify(gray, left_to_right(tracking.detect_at(gray, len(labels) / fps)))
         labels.append(max(faces, key=lambda f: f.box.area).index if faces else None)
     cap.release()
     return labels
@@ -432,6 +560,7 @@ SECTIONS = {
     "startup": bench_startup,
     "accuracy": bench_accuracy,
     "narrate": bench_narrate,
+    "detectors": bench_detectors,
     "live": bench_live,
     "smoothing": bench_smoothing,
     "audio": bench_audio,

@@ -12,7 +12,8 @@ emotion than the one held (the rest name it, but late).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -63,6 +64,7 @@ class Score:
     stable_seconds: float = 0.0
     raw_label_changes: int = 0
     seconds: float = 0.0
+    missed: Counter = field(default_factory=Counter)  # true changes without an event, by emotion
 
     def to_json(self) -> dict:
         precision = self.matched / self.events if self.events else 0.0
@@ -80,6 +82,7 @@ class Score:
             "events_per_min": round(self.events / (self.seconds / 60), 2),
             "raw_label_changes_per_min": round(self.raw_label_changes / (self.seconds / 60), 1),
             "true_changes": self.changes,
+            "missed_changes_by_emotion": dict(self.missed.most_common()),
         }
 
 
@@ -108,6 +111,8 @@ def score_sequence(seq: Sequence, options: SmootherOptions, score: Score) -> Non
             used.add(hit)
             score.found += 1
             score.latencies.append(events[hit].t - t_change)
+        else:
+            score.missed[EMOTIONS[cls]] += 1
     score.matched += len(used)
     all_changes = [0.0] + [float(seq.times[i]) for i in np.flatnonzero(np.diff(seq.truth)) + 1]
     for i, e in enumerate(events):

@@ -78,6 +78,21 @@ def test_a_clear_change_is_announced_soon_and_neutral_is_silent():
     assert [e.emotion for e in events] == ["happy", "neutral"]
 
 
+def test_an_emotion_weight_lets_an_under_reported_emotion_through():
+    fear, sad, neutral = EMOTIONS.index("fear"), EMOTIONS.index("sad"), NEUTRAL
+    faint_fear = np.full(7, 0.1)
+    faint_fear[[fear, sad, neutral]] = 0.2, 0.25, 0.15  # what the model gives for a fearful face
+    faint_fear /= faint_fear.sum()
+    stream = [(2, dominant(neutral, 0.9)), (3, faint_fear)]
+    plain = [e.emotion for e in run(stream, 30) if e.kind == "emotion"]
+    weights = [1.0] * 7
+    weights[fear] = 1.3
+    weighted = [
+        e.emotion for e in run(stream, 30, SmootherOptions(weights=tuple(weights))) if e.kind == "emotion"
+    ]
+    assert plain == ["sad"] and weighted == ["fear"]
+
+
 def test_face_lost_after_the_grace_period_and_a_sensible_return():
     s = EmotionSmoother(4, OPTIONS)
     events = []

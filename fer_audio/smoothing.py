@@ -5,9 +5,12 @@ threads or I/O. Everything is in seconds, so it behaves the same at 10 or 60 fra
 
 How an emotion event happens:
 
-1. The 7 probabilities, each multiplied by its emotion's ``weights`` entry and renormalised,
-   are averaged with an exponential moving average whose time constant is ``time_constant``
-   seconds (the weight of a frame depends on the time since the last one).
+1. Each frame's 7 probabilities are partly (``evidence_mix``) replaced by the evidence they
+   give for each emotion, knowing what the model typically outputs for faces of that emotion
+   (``profiles``: it reads a fearful face as part sad, so some sad counts toward fear); then each
+   is multiplied by its emotion's ``weights`` entry and renormalised; then they are averaged
+   with an exponential moving average whose time constant is ``time_constant`` seconds (the
+   weight of a frame depends on the time since the last one).
 2. The leading emotion of that average becomes a *candidate* if it differs from the emotion
    the listener last heard, beats it by ``margin`` and reaches ``min_confidence``.
 3. The candidate must stay the candidate for ``dwell`` seconds.
@@ -36,6 +39,18 @@ from fer_audio.types import EmotionEvent
 # all; these weights were chosen with the other defaults by benchmarks/tune_smoothing.py.
 MODEL_WEIGHTS = (1.0, 1.3, 1.15, 1.0, 1.0, 1.0, 1.0)  # angry disgust fear happy sad surprise neutral
 
+# The shipped model's mean output (columns, FER-2013 order) for faces of each true emotion (rows)
+# on the training run's validation slice; python -m benchmarks.tune_smoothing prints it for a model.
+MODEL_PROFILES = (
+    (0.344, 0.036, 0.153, 0.106, 0.166, 0.055, 0.139),
+    (0.164, 0.332, 0.114, 0.088, 0.129, 0.048, 0.125),
+    (0.139, 0.029, 0.290, 0.102, 0.186, 0.119, 0.136),
+    (0.075, 0.022, 0.068, 0.614, 0.078, 0.055, 0.088),
+    (0.153, 0.028, 0.162, 0.106, 0.314, 0.050, 0.187),
+    (0.078, 0.020, 0.140, 0.091, 0.074, 0.506, 0.091),
+    (0.136, 0.027, 0.128, 0.126, 0.190, 0.062, 0.333),
+)
+
 
 @dataclass(frozen=True)
 class SmootherOptions:
@@ -45,11 +60,14 @@ class SmootherOptions:
     time_constant: float = 0.4  # s, of the exponential moving average of probabilities
     margin: float = 0.04  # the new emotion must lead the last announced one by this much
     min_confidence: float = 0.2  # smoothed probability an emotion needs to be announced
-    dwell: float = 0.25  # s a candidate must stay ahead before it is announced
+    dwell: float = 0.2  # s a candidate must stay ahead before it is announced
     refractory: float = 1.0  # s, the least time between two emotion events of one face
     neutral_cue: bool = False  # announce returns to neutral (else they are silent)
     found_grace: float = 0.3  # s a face must be seen before face_found
     lost_grace: float = 1.0  # s without a detection before face_lost
+    evidence_mix: float = 0.25  # 0..1, the share of each frame's probabilities replaced by the
+    # evidence for each emotion given the model's profiles (0: the probabilities as they are)
+    profiles: tuple[tuple[float, ...], ...] = MODEL_PROFILES  # mean output per true emotion
     weights: tuple[float, ...] = MODEL_WEIGHTS  # per emotion (FER-2013 order), applied to each
     # frame's probabilities before averaging: above 1 for an emotion the model under-reports
 
@@ -73,6 +91,10 @@ class EmotionSmoother:
 
     def __init__(self, face: int = 0, options: SmootherOptions = SmootherOptions()) -> None:
         self.face, self.options = face, options
+        profiles = np.asarray(options.profiles, np.float64).reshape(NUM_CLASSES, NUM_CLASSES)
+        # row c: how much more often than on average the model gives each output for emotion c
+        self._relative = profiles / profiles.mean(axis=0)
+        self._weights = np.asarray(options.weights, np.float64).reshape(NUM_CLASSES)
         self.reset()
 
     def reset(self) -> None:
@@ -111,10 +133,7 @@ class EmotionSmoother:
 
     def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
         """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
-        probs = np.asarray(probs, np.float64).reshape(NUM_CLASSES)
-        if any(w != 1.0 for w in self.options.weights):
-            probs = probs * self.options.weights
-            probs /= max(float(probs.sum()), 1e-12)
+        probs = self._evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES))
         events = (
             self.missing(t)
             if self.last_seen is not None and t - self.last_seen >= self.options.lost_grace
@@ -130,6 +149,15 @@ class EmotionSmoother:
         if self.found:
             events.extend(self._decide(t))
         return events
+
+    def _evidence(self, probs: np.ndarray) -> np.ndarray:
+        """One frame's probabilities -> what is averaged (evidence_mix and weights applied)."""
+        mix = self.options.evidence_mix
+        if mix > 0:
+            likelihood = self._relative @ probs
+            probs = (1 - mix) * probs + mix * likelihood / max(float(likelihood.sum()), 1e-12)
+        probs = probs * self._weights
+        return probs / max(float(probs.sum()), 1e-12)
 
     def missing(self, t: float) -> list[EmotionEvent]:
         """No detection at time t; returns [face_lost] once the grace period has passed."""

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TAR = SHARED / "datasets" / "fer2013-images.tar.gz"
 VIDEO = SHARED / "videos" / "phone-smile.mp4"
+VIDEO_FPS = 24.7  # its frame rate
 RESULTS = ROOT / "benchmarks" / "results"
 FER_PACKAGE = {  # figures measured here for the `fer` package (from the issues; not re-run here)
     "private_test_accuracy": 0.659,
@@ -64,6 +65,14 @@ def data(as_stored: bool = False):
     if as_stored not in _data_cache:
         _data_cache[as_stored] = load_dataset(TAR, as_stored=as_stored)
     return _data_cache[as_stored]
+
+
+def validation_faces():
+    """The shipped model's validation slice of Training (10%, stratified, split seed 1234: see
+    the model card): what the smoother is tuned on."""
+    train = data().require("Training")
+    _, val_idx = stratified_split(train.labels, 0.1, 1234)
+    return train.subset(val_idx)
 
 
 def bench_accuracy() -> dict:
@@ -326,8 +335,8 @@ def bench_live() -> dict:
     n = processor.times.frames
     stages = {k: round(v, 3) for k, v in processor.times.ms_per_frame().items()}
     emotion = [e for e in events if e.kind == "emotion"]
-    video_seconds = n / 24.7
-    ours_changes = fer_baseline.changes_per_minute(_raw_labels(str(VIDEO)), video_seconds)
+    video_seconds = n / VIDEO_FPS
+    ours_changes = fer_baseline.changes_per_minute(_raw_labels(_video_gray(), VIDEO_FPS), video_seconds)
     their_fps, their_changes = FER_PACKAGE["video_fps"], None
     if FER_DETECTOR:
         their_fps, their_labels, _ = fer_baseline.video_run(FER_DETECTOR, VIDEO)
@@ -362,53 +371,43 @@ def bench_live() -> dict:
     }
 
 
-def _raw_labels(video: str) -> list[int | None]:
+def _raw_labels(frames: list[np.ndarray], fps: float) -> list[int | None]:
     """Our per-frame top label of the largest face, without smoothing (what the fer package
     gives), with faces found as the live tool finds them (a full scan every 0.5 s, a search near
     the known face in between)."""
     from fer_audio.detect import TrackingDetector
-    from fer_audio.preprocess import to_gray8
     from fer_audio.recognize import Recognizer, left_to_right
 
     recognizer, labels = Recognizer(), []
     tracking = TrackingDetector(recognizer.detector)
-    cap = cv2.VideoCapture(video)
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        gray = to_gray8(frame)
-        faces = recognizer.classify(gray, left_to_right(tracking.detect_at(gray, len(labels) / fps)))
+    for i, gray in enumerate(frames):
+        faces = recognizer.classify(gray, left_to_right(tracking.detect_at(gray, i / fps)))
         labels.append(max(faces, key=lambda f: f.box.area).index if faces else None)
-    cap.release()
     return labels
+
+
+def _by_class(probs: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    return {c: probs[labels == c] for c in range(len(EMOTIONS))}
 
 
 def _probs_by_class(faces, model: str | None = None) -> dict[int, np.ndarray]:
     """Model outputs per class; `faces` come from load_dataset, already through face_input."""
     probs = Classifier(ClassifierOptions(model=model)).predict_batched(faces.images.astype(np.float32), 64)
-    return {c: probs[faces.labels == c] for c in range(len(EMOTIONS))}
+    return _by_class(probs, faces.labels)
 
 
 def bench_smoothing() -> dict:
-    train = data().require("Training")
-    _, val_idx = stratified_split(train.labels, 0.1, 1234)  # the training run's validation slice
-    sets = {
-        "validation (tuning)": _probs_by_class(train.subset(val_idx)),
-        "PublicTest (held out)": _probs_by_class(data().require("PublicTest")),
+    sets = {  # name: (model outputs per class, presets to score)
+        "validation (tuning)": (_probs_by_class(validation_faces()), SENSITIVITY),
+        "PublicTest (held out)": (_probs_by_class(data().require("PublicTest")), SENSITIVITY),
     }
     if FER_DETECTOR:  # the same smoother fed another model's real noise: what a better model gives
         sharp = data(as_stored=True).require("PublicTest")
-        theirs = fer_baseline.probabilities(FER_DETECTOR, sharp.images)
-        sets["PublicTest, the fer package's model"] = {
-            c: theirs[sharp.labels == c] for c in range(len(EMOTIONS))
-        }
+        theirs = _by_class(fer_baseline.probabilities(FER_DETECTOR, sharp.images), sharp.labels)
+        sets["PublicTest, the fer package's model"] = (theirs, {"medium": SENSITIVITY["medium"]})
     out: dict = {}
-    for set_name, by_class in sets.items():
-        for preset, options in SENSITIVITY.items():
-            if set_name.endswith("model") and preset != "medium":
-                continue
+    for set_name, (by_class, presets) in sets.items():
+        for preset, options in presets.items():
             for fps in (15, 30):
                 r = evaluate_smoothing(by_class, options, fps)
                 out[f"{set_name}/{preset}/{fps}fps"] = r
@@ -525,7 +524,7 @@ def bench_soak(minutes: float) -> dict:
             for frame in src:
                 processor.process(Frame(frame.index, offset + frame.t, frame.image, frame.captured))
                 last = frame.t
-        offset += last + 1 / 24.7
+        offset += last + 1 / VIDEO_FPS
         if start_rss is None:
             start_rss = rss_mb()
         marks.append(rss_mb())

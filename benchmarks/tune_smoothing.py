@@ -15,11 +15,10 @@ import argparse
 import itertools
 from concurrent.futures import ProcessPoolExecutor
 
-from benchmarks.__main__ import _probs_by_class, data
+from benchmarks.__main__ import _probs_by_class, validation_faces
 from benchmarks.smoothing_eval import evaluate
 from fer_audio.labels import EMOTIONS
 from fer_audio.smoothing import SmootherOptions
-from training.split import stratified_split
 
 GRID = {  # coarser and wider searches (0.25-0.6 s, margins 0-0.2, confidences 0.15-0.4) led here
     "time_constant": (0.35, 0.4, 0.45),  # s
@@ -60,9 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None, help="a .tflite model (default: the shipped one)")
     args = parser.parse_args()
-    train = data().require("Training")
-    _, val_idx = stratified_split(train.labels, 0.1, 1234)  # the training run's validation slice
-    _by_class.update(_probs_by_class(train.subset(val_idx), args.model))
+    _by_class.update(_probs_by_class(validation_faces(), args.model))
     _profiles.extend(
         tuple(round(float(v), 3) for v in _by_class[c].mean(axis=0)) for c in range(len(EMOTIONS))
     )

@@ -25,7 +25,7 @@ import numpy as np
 
 from fer_audio.images import IMAGE_SUFFIXES
 from fer_audio.labels import EMOTIONS, INDEX, NUM_CLASSES
-from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8
+from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8, to_input_size
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 _SPLIT_DIRS = {"train": "Training", "training": "Training", "test": "PublicTest", "val": "PublicTest"}
@@ -137,9 +137,7 @@ def _decode(data: bytes, as_stored: bool) -> np.ndarray | None:
     if image is None:
         return None
     gray = to_gray8(image)
-    if as_stored:
-        return gray if gray.shape == (INPUT_SIZE, INPUT_SIZE) else cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE))
-    return face_input(gray).astype(np.uint8)
+    return to_input_size(gray) if as_stored else face_input(gray).astype(np.uint8)
 
 
 def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:

@@ -76,7 +76,12 @@ def face_input(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -
     if box is not None:
         x, y, w, h = box
         gray = gray[y : y + h, x : x + w]
-    if gray.shape != (INPUT_SIZE, INPUT_SIZE):
-        interp = cv2.INTER_AREA if min(gray.shape) > INPUT_SIZE else cv2.INTER_LINEAR
-        gray = cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE), interpolation=interp)
-    return match_sharpness(gray.astype(np.float32))
+    return match_sharpness(to_input_size(gray).astype(np.float32))
+
+
+def to_input_size(gray: np.ndarray) -> np.ndarray:
+    """A crop resized to (48, 48) (area-averaged when shrunk), or itself if it already is."""
+    if gray.shape == (INPUT_SIZE, INPUT_SIZE):
+        return gray
+    interp = cv2.INTER_AREA if min(gray.shape) > INPUT_SIZE else cv2.INTER_LINEAR
+    return cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE), interpolation=interp)

@@ -22,6 +22,7 @@ from fer_audio.smoothing import EmotionSmoother, SmootherOptions
 
 TOLERANCE = 1.5  # s after a true change in which its event must come
 SEGMENT_SECONDS = (1.0, 6.0)  # uniform range of how long one expression is held
+REPORT_SEED = 10_000  # the benchmark's sequences start here; the tuner draws below it
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,10 @@ def evaluate(
     probs_by_class: dict[int, np.ndarray],
     options: SmootherOptions,
     fps: float,
-    n_sequences: int = 20,
+    n_sequences: int = 100,  # 200 minutes: one draw's false events per minute are then within
+    # about 0.1 of another's (with 20 sequences they ranged over 0.5-1.1 for one setting)
     seconds: float = 120.0,
-    seed: int = 0,
+    seed: int = REPORT_SEED,
 ) -> dict:
     score = Score()
     for k in range(n_sequences):

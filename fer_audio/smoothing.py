@@ -5,12 +5,13 @@ threads or I/O. Everything is in seconds, so it behaves the same at 10 or 60 fra
 
 How an emotion event happens:
 
-1. Each frame's 7 probabilities are partly (``evidence_mix``) replaced by the evidence they
-   give for each emotion, knowing what the model typically outputs for faces of that emotion
-   (``profiles``: it reads a fearful face as part sad, so some sad counts toward fear); then each
-   is multiplied by its emotion's ``weights`` entry and renormalised; then they are averaged
-   with an exponential moving average whose time constant is ``time_constant`` seconds (the
-   weight of a frame depends on the time since the last one).
+1. Each frame's 7 probabilities are turned into calibrated log-probabilities of each true
+   emotion (``calibration``: fitted to the shipped model, which under-reports fear and disgust
+   and reads a fearful face as part sad; see fer_audio/calibration.py); these are averaged with
+   an exponential moving average whose time constant is ``time_constant`` seconds (the weight of
+   a frame depends on the time since the last one), and the average is turned back into
+   probabilities (softmax): the evidence of the last second or so, with each frame's say
+   weighed by how much the model's outputs of that kind can be trusted.
 2. The leading emotion of that average becomes a *candidate* if it differs from the emotion
    the listener last heard, beats it by ``margin`` and reaches ``min_confidence``.
 3. The candidate must stay the candidate for ``dwell`` seconds.
@@ -31,51 +32,45 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fer_audio.calibration import Calibration, log_evidence
 from fer_audio.labels import EMOTIONS, NEUTRAL, NUM_CLASSES
 from fer_audio.types import EmotionEvent
 
-# The shipped model gives fear and disgust faces low probabilities (on the validation split, a
-# fearful face averages 0.29 for fear and 0.19 for sad), so changes to them came late or not at
-# all; these weights were chosen with the other defaults by benchmarks/tune_smoothing.py.
-MODEL_WEIGHTS = (1.0, 1.3, 1.15, 1.0, 1.0, 1.0, 1.0)  # angry disgust fear happy sad surprise neutral
-
-# The shipped model's mean output (columns, FER-2013 order) for faces of each true emotion (rows)
-# on the training run's validation slice; python -m benchmarks.tune_smoothing prints it for a model.
-MODEL_PROFILES = (
-    (0.344, 0.036, 0.153, 0.106, 0.166, 0.055, 0.139),
-    (0.164, 0.332, 0.114, 0.088, 0.129, 0.048, 0.125),
-    (0.139, 0.029, 0.290, 0.102, 0.186, 0.119, 0.136),
-    (0.075, 0.022, 0.068, 0.614, 0.078, 0.055, 0.088),
-    (0.153, 0.028, 0.162, 0.106, 0.314, 0.050, 0.187),
-    (0.078, 0.020, 0.140, 0.091, 0.074, 0.506, 0.091),
-    (0.136, 0.027, 0.128, 0.126, 0.190, 0.062, 0.333),
+# The shipped model's calibration (fer_audio/calibration.py): fitted to its outputs for the
+# PublicTest faces by python -m benchmarks.tune_smoothing, which prints it for a model.
+MODEL_CALIBRATION: Calibration = (
+    (0.9381, 0.4489, -0.1107, -0.2008, -0.1042, 0.0939, -0.0652),
+    (0.081, 1.2336, -0.168, -0.0083, -0.0528, -0.1846, 0.0991),
+    (0.0599, -0.1792, 1.0307, 0.0276, -0.0461, -0.1274, 0.2345),
+    (-0.0453, 0.01, -0.0511, 1.1931, -0.0263, -0.1174, 0.0369),
+    (0.0373, 0.102, 0.0143, -0.1009, 0.9839, 0.0023, -0.0391),
+    (0.0177, 0.0294, -0.0037, -0.1462, -0.0748, 1.3753, -0.1977),
+    (0.001, -0.1928, 0.0863, 0.0153, 0.0524, 0.0171, 1.0207),
+    (-0.2101, 1.6724, -1.1729, -1.737, -1.3127, -0.6242, -0.3173),
 )
 
 
 @dataclass(frozen=True)
 class SmootherOptions:
-    """Defaults tuned with benchmarks/tune_smoothing.py on validation-split sequences (the
-    shipped model's real noise at 15 and 30 fps); figures in the README."""
+    """Defaults tuned with benchmarks/tune_smoothing.py on PublicTest sequences (the shipped
+    model's real noise at 15 and 30 fps); figures in the README."""
 
-    time_constant: float = 0.4  # s, of the exponential moving average of probabilities
-    margin: float = 0.04  # the new emotion must lead the last announced one by this much
+    time_constant: float = 0.35  # s, of the exponential moving average of calibrated log-probabilities
+    margin: float = 0.06  # the new emotion must lead the last announced one by this much
     min_confidence: float = 0.2  # smoothed probability an emotion needs to be announced
-    dwell: float = 0.2  # s a candidate must stay ahead before it is announced
-    refractory: float = 1.0  # s, the least time between two emotion events of one face
+    dwell: float = 0.25  # s a candidate must stay ahead before it is announced
+    refractory: float = 0.8  # s, the least time between two emotion events of one face
     neutral_cue: bool = False  # announce returns to neutral (else they are silent)
     found_grace: float = 0.3  # s a face must be seen before face_found
     lost_grace: float = 1.0  # s without a detection before face_lost
-    evidence_mix: float = 0.25  # 0..1, the share of each frame's probabilities replaced by the
-    # evidence for each emotion given the model's profiles (0: the probabilities as they are)
-    profiles: tuple[tuple[float, ...], ...] = MODEL_PROFILES  # mean output per true emotion
-    weights: tuple[float, ...] = MODEL_WEIGHTS  # per emotion (FER-2013 order), applied to each
-    # frame's probabilities before averaging: above 1 for an emotion the model under-reports
+    calibration: Calibration | None = MODEL_CALIBRATION  # for the shipped model; None: take a
+    # model's log-probabilities as they are (a model of your own: fit one, training/README.md)
 
 
-SENSITIVITY = {
-    "low": SmootherOptions(time_constant=0.5, margin=0.06, min_confidence=0.22, dwell=0.35, refractory=1.5),
+SENSITIVITY = {  # chosen on the tuning sequences: low is later and quieter, high sooner and busier
+    "low": SmootherOptions(margin=0.08, dwell=0.3, refractory=1.2),
     "medium": SmootherOptions(),
-    "high": SmootherOptions(time_constant=0.3, margin=0.02, min_confidence=0.2, dwell=0.15, refractory=0.8),
+    "high": SmootherOptions(time_constant=0.3, margin=0.04, dwell=0.2),
 }
 
 
@@ -91,15 +86,12 @@ class EmotionSmoother:
 
     def __init__(self, face: int = 0, options: SmootherOptions = SmootherOptions()) -> None:
         self.face, self.options = face, options
-        profiles = np.asarray(options.profiles, np.float64).reshape(NUM_CLASSES, NUM_CLASSES)
-        # row c: how much more often than on average the model gives each output for emotion c
-        self._relative = profiles / profiles.mean(axis=0)
-        self._weights = np.asarray(options.weights, np.float64).reshape(NUM_CLASSES)
         self.reset()
 
     def reset(self) -> None:
         """Forget the face: as if it had never been seen."""
-        self.smoothed: np.ndarray | None = None
+        self.smoothed: np.ndarray | None = None  # probabilities from the averaged evidence
+        self._mean_log: np.ndarray | None = None  # the average of calibrated log-probabilities
         self.heard = NEUTRAL  # the emotion the listener last heard (neutral: resting)
         self.last_t: float | None = None
         self.first_seen: float | None = None
@@ -117,23 +109,25 @@ class EmotionSmoother:
     def current(self) -> str:
         return EMOTIONS[self.heard]
 
-    def _average(self, t: float, probs: np.ndarray) -> None:
+    def _average(self, t: float, log_probs: np.ndarray) -> None:
         """Exact EMA for an input that moves linearly from the last sample to this one, so the
         result does not depend on the frame rate."""
         self._previous = self.smoothed
-        if self.smoothed is None or self.last_t is None or self.options.time_constant <= 0:
-            self.smoothed = probs.copy()
+        if self._mean_log is None or self.last_t is None or self.options.time_constant <= 0:
+            self._mean_log = log_probs.copy()
         elif t > self.last_t:
             dt, tau = t - self.last_t, self.options.time_constant
             decay = math.exp(-dt / tau)
-            slope_tau = (probs - self._last_input) * (tau / dt)
-            self.smoothed = probs - slope_tau + (self.smoothed - self._last_input + slope_tau) * decay
-        self._last_input = probs
+            slope_tau = (log_probs - self._last_input) * (tau / dt)
+            self._mean_log = log_probs - slope_tau + (self._mean_log - self._last_input + slope_tau) * decay
+        self._last_input = log_probs
+        odds = np.exp(self._mean_log - self._mean_log.max())
+        self.smoothed = odds / odds.sum()
         self._previous_t, self.last_t = self.last_t, t
 
     def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
         """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
-        probs = self._evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES))
+        log_probs = log_evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES), self.options.calibration)
         events = (
             self.missing(t)
             if self.last_seen is not None and t - self.last_seen >= self.options.lost_grace
@@ -142,22 +136,13 @@ class EmotionSmoother:
         if self.first_seen is None:
             self.first_seen = t
         self.last_seen, self.x = t, float(x)
-        self._average(t, probs)
+        self._average(t, log_probs)
         if not self.found and t - self.first_seen >= self.options.found_grace:
             self.found = True
             events.append(EmotionEvent(t, "face_found", self.face, x=self.x))
         if self.found:
             events.extend(self._decide(t))
         return events
-
-    def _evidence(self, probs: np.ndarray) -> np.ndarray:
-        """One frame's probabilities -> what is averaged (evidence_mix and weights applied)."""
-        mix = self.options.evidence_mix
-        if mix > 0:
-            likelihood = self._relative @ probs
-            probs = (1 - mix) * probs + mix * likelihood / max(float(likelihood.sum()), 1e-12)
-        probs = probs * self._weights
-        return probs / max(float(probs.sum()), 1e-12)
 
     def missing(self, t: float) -> list[EmotionEvent]:
         """No detection at time t; returns [face_lost] once the grace period has passed."""

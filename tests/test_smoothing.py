@@ -1,10 +1,13 @@
 """Properties of the smoother and tracker (hypothesis): few events, time-based, stable ids."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fer_audio.classify import Classifier
 from fer_audio.labels import EMOTIONS, NEUTRAL
+from fer_audio.preprocess import face_input
 from fer_audio.smoothing import EmotionSmoother, SmootherOptions, sensitivity
 from fer_audio.track import FaceTracker, TrackerOptions
 from fer_audio.types import FaceBox, FacePrediction
@@ -87,6 +90,19 @@ def test_the_calibration_lets_an_under_reported_emotion_through():
     uncalibrated = SmootherOptions(calibration=None)
     assert [e.emotion for e in run(stream, 30, uncalibrated) if e.kind == "emotion"] == ["sad"]
     assert [e.emotion for e in run(stream, 30) if e.kind == "emotion"] == ["fear"]
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_real_faces_of_each_emotion_are_heard_as_that_emotion(emotion, public_test_faces):
+    """40 PublicTest faces of one emotion through the shipped model at 15 fps, after 2 s of
+    another emotion: the listener hears the other, then this one, and nothing else."""
+    probs = Classifier().predict(np.stack([face_input(f) for f in public_test_faces[emotion]]))
+    before = "surprise" if emotion == "happy" else "happy"
+    smoother, events = EmotionSmoother(1, SmootherOptions(neutral_cue=True)), []
+    frames = [dominant(EMOTIONS.index(before), 0.9)] * 30 + list(probs)
+    for k, p in enumerate(frames):
+        events += [e.emotion for e in smoother.update(k / 15, p) if e.kind == "emotion"]
+    assert events == [before, emotion]
 
 
 def test_face_lost_after_the_grace_period_and_a_sensible_return():

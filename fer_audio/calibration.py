@@ -22,11 +22,22 @@ Calibration = tuple[tuple[float, ...], ...]
 IDENTITY: Calibration = tuple(tuple(float(v) for v in row) for row in np.eye(NUM_CLASSES + 1, NUM_CLASSES))
 
 
-def log_evidence(probs: np.ndarray, calibration: Calibration | None) -> np.ndarray:
+def as_table(calibration: Calibration | None) -> np.ndarray | None:
+    """A calibration as an (8, 7) array, for log_evidence (convert once, not on every frame)."""
+    if calibration is None:
+        return None
+    return np.asarray(calibration, np.float64).reshape(NUM_CLASSES + 1, NUM_CLASSES)
+
+
+def _floored_log(probs: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(np.asarray(probs, np.float64), PROB_FLOOR))
+
+
+def log_evidence(probs: np.ndarray, calibration: Calibration | np.ndarray | None) -> np.ndarray:
     """Model outputs (..., 7) -> calibrated log-probabilities (..., 7); None: the outputs' own."""
-    logp = np.log(np.maximum(np.asarray(probs, np.float64), PROB_FLOOR))
-    if calibration is not None:
-        table = np.asarray(calibration, np.float64).reshape(NUM_CLASSES + 1, NUM_CLASSES)
+    logp = _floored_log(probs)
+    table = as_table(calibration)
+    if table is not None:
         logp = logp @ table[:NUM_CLASSES] + table[NUM_CLASSES]
     logp = logp - logp.max(axis=-1, keepdims=True)
     return logp - np.log(np.exp(logp).sum(axis=-1, keepdims=True))
@@ -41,7 +52,7 @@ def fit(probs: np.ndarray, labels: np.ndarray, steps: int = 3000, l2: float = 1e
     if (counts == 0).any():
         missing = [int(c) for c in np.flatnonzero(counts == 0)]
         raise ValueError(f"a calibration needs faces of every emotion; none of classes {missing}")
-    x = np.log(np.maximum(np.asarray(probs, np.float64), PROB_FLOOR))
+    x = _floored_log(probs)
     sample_weight = 1.0 / counts[labels]
     sample_weight /= sample_weight.sum()
     target = np.eye(NUM_CLASSES)[labels]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer_audio.calibration import Calibration, log_evidence
+from fer_audio.calibration import Calibration, as_table, log_evidence
 from fer_audio.labels import EMOTIONS, NEUTRAL, NUM_CLASSES
 from fer_audio.types import EmotionEvent
 
@@ -86,6 +86,7 @@ class EmotionSmoother:
 
     def __init__(self, face: int = 0, options: SmootherOptions = SmootherOptions()) -> None:
         self.face, self.options = face, options
+        self._calibration = as_table(options.calibration)
         self.reset()
 
     def reset(self) -> None:
@@ -127,7 +128,7 @@ class EmotionSmoother:
 
     def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
         """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
-        log_probs = log_evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES), self.options.calibration)
+        log_probs = log_evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES), self._calibration)
         events = (
             self.missing(t)
             if self.last_seen is not None and t - self.last_seen >= self.options.lost_grace

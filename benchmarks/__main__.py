@@ -392,10 +392,15 @@ def _by_class(probs: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
     return {c: probs[labels == c] for c in range(len(EMOTIONS))}
 
 
-def _probs_by_class(faces, model: str | None = None) -> dict[int, np.ndarray]:
-    """Model outputs per class; `faces` come from load_dataset, already through face_input."""
-    probs = Classifier(ClassifierOptions(model=model)).predict_batched(faces.images.astype(np.float32), 64)
-    return _by_class(probs, faces.labels)
+def _model_outputs(faces, model: str | None = None) -> np.ndarray:
+    """(n, 7) a model's outputs (default: the shipped one) for `faces` from load_dataset,
+    already through face_input."""
+    return Classifier(ClassifierOptions(model=model)).predict_batched(faces.images.astype(np.float32), 64)
+
+
+def _probs_by_class(faces) -> dict[int, np.ndarray]:
+    """The shipped model's outputs per true class."""
+    return _by_class(_model_outputs(faces), faces.labels)
 
 
 def bench_smoothing() -> dict:

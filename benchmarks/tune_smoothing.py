@@ -24,12 +24,9 @@ import argparse
 import itertools
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
-
-from benchmarks.__main__ import _by_class, data
+from benchmarks.__main__ import _by_class, _model_outputs, data
 from benchmarks.smoothing_eval import REPORT_SEED, evaluate
 from fer_audio import calibration
-from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.smoothing import SmootherOptions
 
 GRID = {  # coarser and wider searches (0.25-0.6 s, margins 0-0.2, confidences 0.15-0.4) led here
@@ -62,8 +59,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a .tflite model (default: the shipped one)")
     args = parser.parse_args()
     faces = data().require("PublicTest")
-    classifier = Classifier(ClassifierOptions(model=args.model))
-    probs = classifier.predict_batched(faces.images.astype(np.float32), 64)
+    probs = _model_outputs(faces, args.model)
     _outputs.update(_by_class(probs, faces.labels))
     _calibration.append(calibration.fit(probs, faces.labels))
     print("calibration (7 rows of the matrix, then the bias; FER-2013 order):")

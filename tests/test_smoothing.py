@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fer_audio.classify import Classifier
 from fer_audio.labels import EMOTIONS, NEUTRAL
 from fer_audio.preprocess import face_input
 from fer_audio.smoothing import EmotionSmoother, SmootherOptions, sensitivity
@@ -93,10 +92,10 @@ def test_the_calibration_lets_an_under_reported_emotion_through():
 
 
 @pytest.mark.parametrize("emotion", EMOTIONS)
-def test_real_faces_of_each_emotion_are_heard_as_that_emotion(emotion, public_test_faces):
+def test_real_faces_of_each_emotion_are_heard_as_that_emotion(emotion, public_test_faces, recognizer):
     """40 PublicTest faces of one emotion through the shipped model at 15 fps, after 2 s of
     another emotion: the listener hears the other, then this one, and nothing else."""
-    probs = Classifier().predict(np.stack([face_input(f) for f in public_test_faces[emotion]]))
+    probs = recognizer.classifier.predict(np.stack([face_input(f) for f in public_test_faces[emotion]]))
     before = "surprise" if emotion == "happy" else "happy"
     smoother, events = EmotionSmoother(1, SmootherOptions(neutral_cue=True)), []
     frames = [dominant(EMOTIONS.index(before), 0.9)] * 30 + list(probs)

@@ -25,7 +25,7 @@ import numpy as np
 from benchmarks import fer_baseline
 from benchmarks.earcon_metrics import min_pairwise_distance
 from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
-from fer_audio import calibration
+from fer_audio import calibration, crowd
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.datasets import load_dataset
 from fer_audio.evaluation import Scores
@@ -36,6 +36,7 @@ from training.split import stratified_split
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TAR = SHARED / "datasets" / "fer2013-images.tar.gz"
+VOTES = SHARED / "datasets" / "ferplus-votes.csv"
 VIDEO = SHARED / "videos" / "phone-smile.mp4"
 VIDEO_FPS = 24.7  # its frame rate
 RESULTS = ROOT / "benchmarks" / "results"
@@ -61,12 +62,12 @@ _data_cache: dict = {}
 FER_DETECTOR = None  # the fer package's detector, set in main() where it is installed
 
 
-def data(as_stored: bool = False):
-    """FER-2013 as the model sees it, or as_stored: the faces as the files hold them (sharp
-    PublicTest faces, for photos and for other models)."""
-    if as_stored not in _data_cache:
-        _data_cache[as_stored] = load_dataset(TAR, as_stored=as_stored)
-    return _data_cache[as_stored]
+def data():
+    """FER-2013 as the files hold it (48x48 crops, what the model and the fer package are fed),
+    with the FER+ crowd votes attached."""
+    if "data" not in _data_cache:
+        _data_cache["data"] = crowd.attach_votes(load_dataset(TAR), crowd.load_votes(VOTES))[0]
+    return _data_cache["data"]
 
 
 def validation_faces():
@@ -111,7 +112,7 @@ def bench_accuracy() -> dict:
 
 def _photos(folder: Path, n: int = 200) -> list[Path]:
     """Ordinary photos: real (sharp) PublicTest faces at 140-180 px in 256x256 frames."""
-    faces = data(as_stored=True).require("PublicTest")
+    faces = data().require("PublicTest")
     rng = np.random.default_rng(0)
     paths = []
     for i in range(n):
@@ -219,7 +220,7 @@ def _video_gray() -> list[np.ndarray]:
 def _pasted_faces(frames: list[np.ndarray], sides=(40, 50, 64, 90, 130), n: int = 150, seed: int = 5):
     """{side: [(image, face box)]}: sharp PublicTest faces pasted at `side` px into frames of the
     shared video shrunk to 320x180, where the woman's own face is then a small one."""
-    faces = data(as_stored=True).require("PublicTest").images
+    faces = data().require("PublicTest").images
     rng = np.random.default_rng(seed)
     out = {}
     for side in sides:
@@ -237,7 +238,7 @@ def _pasted_faces(frames: list[np.ndarray], sides=(40, 50, 64, 90, 130), n: int 
 
 def _not_faces(n: int = 400, seed: int = 7) -> list[np.ndarray]:
     """Face-like things that are not upright faces: upside-down and block-scrambled faces."""
-    faces = data(as_stored=True).require("PublicTest").images
+    faces = data().require("PublicTest").images
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -409,7 +410,7 @@ def bench_smoothing() -> dict:
         "validation slice (not tuned on)": (_probs_by_class(validation_faces()), SENSITIVITY),
     }
     if FER_DETECTOR:  # the same smoother fed another model's real noise: what a better model gives
-        sharp = data(as_stored=True).require("PublicTest")
+        sharp = data().require("PublicTest")
         their_probs = fer_baseline.probabilities(FER_DETECTOR, sharp.images)
         theirs = replace(SENSITIVITY["medium"], calibration=calibration.fit(their_probs, sharp.labels))
         sets["PublicTest, the fer package's model (its own calibration)"] = (

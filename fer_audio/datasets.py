@@ -6,7 +6,9 @@
   a bare ``<class>/*.jpg`` folder.
 
 Every image becomes a (48, 48) uint8 crop through :mod:`fer_audio.preprocess`. Bad rows and
-unreadable images are collected as :class:`Problem` and skipped, never fatal.
+unreadable images are collected as :class:`Problem` and skipped, never fatal. Each image keeps a
+key that crowd votes are matched on (:mod:`fer_audio.crowd`): its path relative to the folder or
+archive, or ``#N`` for data row N (0-based) of a CSV.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from fer_audio.images import IMAGE_SUFFIXES
 from fer_audio.labels import EMOTIONS, INDEX, NUM_CLASSES
-from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8, to_input_size
+from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 _SPLIT_DIRS = {"train": "Training", "training": "Training", "test": "PublicTest", "val": "PublicTest"}
@@ -48,11 +50,16 @@ class Problem:
 
 @dataclass(frozen=True)
 class FaceSet:
-    """Crops of one split. images: (n, 48, 48) uint8; labels: (n,) int64; sources: n names."""
+    """Crops of one split. images: (n, 48, 48) uint8; labels: (n,) int64, the dataset's own
+    labels; sources: n names for people; keys: n match keys (relative path or '#row'); votes:
+    (n, 10) float32 crowd votes in fer_audio.crowd.VOTE_COLUMNS order, NaN rows where an image has
+    none, or None when no votes were attached."""
 
     images: np.ndarray
     labels: np.ndarray
     sources: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -62,7 +69,14 @@ class FaceSet:
         return {name: int(c) for name, c in zip(EMOTIONS, counts, strict=True)}
 
     def subset(self, index: np.ndarray) -> FaceSet:
-        return FaceSet(self.images[index], self.labels[index], tuple(self.sources[i] for i in index))
+        index = np.asarray(index, np.int64)
+        return FaceSet(
+            self.images[index],
+            self.labels[index],
+            tuple(self.sources[i] for i in index),
+            tuple(self.keys[i] for i in index) if self.keys else (),
+            None if self.votes is None else self.votes[index],
+        )
 
 
 @dataclass
@@ -79,45 +93,43 @@ class Dataset:
         return self.splits[usage]
 
 
-def load_dataset(path: str | os.PathLike[str], as_stored: bool = False) -> Dataset:
+def load_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Load a CSV, a tar archive or a folder of class folders. Raises DatasetError if unusable.
-
-    Images come as the model sees them (face_input: sharp ones get the training blur), or with
-    as_stored as the files hold them (48x48 grayscale), for pasting into photos or for other
-    models."""
+    Images come as fer_audio.preprocess.face_input makes them, the same as at run time."""
     p = Path(path)
     if not p.exists():
         raise DatasetError(f"{p}: no such file or folder; pass the FER-2013 CSV or image folder")
     name = p.name.lower()
     if p.is_dir():
-        records = _folder_records(p, as_stored)
+        records = _folder_records(p)
     elif name.endswith((".csv", ".csv.gz")):
-        records = _csv_records(p, as_stored)
+        records = _csv_records(p)
     elif name.endswith((".tar", ".tar.gz", ".tgz")):
-        records = _tar_records(p, as_stored)
+        records = _tar_records(p)
     else:
         raise DatasetError(f"{p}: not a .csv, .csv.gz, .tar.gz or folder of class folders")
     return _collect(records)
 
 
-# A record is (usage, label, image-or-None, where, problem-reason-or-None).
-Record = tuple[str, int, "np.ndarray | None", str, "str | None"]
+# A record is (usage, label, image-or-None, where, problem-reason-or-None, match key).
+Record = tuple[str, int, "np.ndarray | None", str, "str | None", str]
 
 
 def _collect(records: Iterator[Record]) -> Dataset:
-    buckets: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+    buckets: dict[str, tuple[list[np.ndarray], list[int], list[str], list[str]]] = {}
     problems: list[Problem] = []
-    for usage, label, image, where, reason in records:
+    for usage, label, image, where, reason, key in records:
         if reason is not None or image is None:
             problems.append(Problem(where, reason or "unreadable"))
             continue
-        imgs, labels, srcs = buckets.setdefault(usage, ([], [], []))
+        imgs, labels, srcs, keys = buckets.setdefault(usage, ([], [], [], []))
         imgs.append(image)
         labels.append(label)
         srcs.append(where)
+        keys.append(key)
     splits = {
-        usage: FaceSet(np.stack(i).astype(np.uint8), np.asarray(lab, np.int64), tuple(s))
-        for usage, (i, lab, s) in buckets.items()
+        usage: FaceSet(np.stack(i).astype(np.uint8), np.asarray(lab, np.int64), tuple(s), tuple(k))
+        for usage, (i, lab, s, k) in buckets.items()
     }
     if not splits:
         raise DatasetError(f"no usable images found ({len(problems)} skipped)")
@@ -131,13 +143,12 @@ def _usage_for(split_dir: str | None, filename: str) -> str:
     return _SPLIT_DIRS.get((split_dir or "").lower(), "PublicTest")
 
 
-def _decode(data: bytes, as_stored: bool) -> np.ndarray | None:
+def _decode(data: bytes) -> np.ndarray | None:
     buf = np.frombuffer(data, np.uint8)
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if image is None:
         return None
-    gray = to_gray8(image)
-    return to_input_size(gray) if as_stored else face_input(gray).astype(np.uint8)
+    return np.round(face_input(to_gray8(image))).astype(np.uint8)
 
 
 def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:
@@ -149,24 +160,25 @@ def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:
     return split, label
 
 
-def _folder_records(root: Path, as_stored: bool) -> Iterator[Record]:
+def _folder_records(root: Path) -> Iterator[Record]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         for fn in sorted(filenames):
             full = Path(dirpath) / fn
-            split, label = _classify_path(full.relative_to(root).parts)
+            relative = full.relative_to(root)
+            split, label = _classify_path(relative.parts)
             if label is None:
                 continue
             try:
-                image = _decode(full.read_bytes(), as_stored)
+                image = _decode(full.read_bytes())
             except OSError as exc:
-                yield "", label, None, str(full), exc.strerror or str(exc)
+                yield "", label, None, str(full), exc.strerror or str(exc), relative.as_posix()
                 continue
             reason = None if image is not None else "not a readable image"
-            yield _usage_for(split, fn), label, image, str(full), reason
+            yield _usage_for(split, fn), label, image, str(full), reason, relative.as_posix()
 
 
-def _tar_records(path: Path, as_stored: bool) -> Iterator[Record]:
+def _tar_records(path: Path) -> Iterator[Record]:
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
@@ -177,55 +189,52 @@ def _tar_records(path: Path, as_stored: bool) -> Iterator[Record]:
                     continue
                 where = f"{path}:{member.name}"
                 fobj = tar.extractfile(member)
-                image = _decode(fobj.read(), as_stored) if fobj is not None else None
+                image = _decode(fobj.read()) if fobj is not None else None
                 reason = None if image is not None else "not a readable image"
-                yield _usage_for(split, member.name.rsplit("/", 1)[-1]), label, image, where, reason
+                usage = _usage_for(split, member.name.rsplit("/", 1)[-1])
+                yield usage, label, image, where, reason, member.name
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetError(f"{path}: unreadable archive ({exc}); re-download it") from exc
 
 
-def _csv_records(path: Path, as_stored: bool) -> Iterator[Record]:
+def _csv_records(path: Path) -> Iterator[Record]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8") as fh:
-            yield from _parse_csv(fh, str(path), as_stored)
+            yield from _parse_csv(fh, str(path))
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DatasetError(f"{path}: unreadable CSV ({exc})") from exc
 
 
-def _parse_csv(fh: io.TextIOBase, name: str, as_stored: bool) -> Iterator[Record]:
+def _parse_csv(fh: io.TextIOBase, name: str) -> Iterator[Record]:
     reader = csv.DictReader(fh)
     missing = {"emotion", "pixels"} - set(reader.fieldnames or ())
     if missing:
         raise DatasetError(
             f"{name}: missing column(s) {', '.join(sorted(missing))}; expected emotion,pixels,Usage"
         )
-    for row in reader:
+    for index, row in enumerate(reader):
         where = f"{name}:row {reader.line_num}"
-        usage = (row.get("Usage") or "Training").strip()
-        try:
-            label = int(row["emotion"])
-            if not 0 <= label < NUM_CLASSES:
-                raise ValueError
-        except (TypeError, ValueError):
-            yield usage, -1, None, where, f"emotion {row.get('emotion')!r} is not 0..6"
-            continue
-        if usage not in USAGES:
-            yield usage, label, None, where, f"Usage {usage!r} is not one of {', '.join(USAGES)}"
-            continue
-        try:
-            pixels = np.asarray((row.get("pixels") or "").split(), dtype=np.int64)
-        except ValueError:
-            yield usage, label, None, where, "pixels are not whole numbers"
-            continue
-        if pixels.size != INPUT_SIZE * INPUT_SIZE or pixels.min() < 0 or pixels.max() > 255:
-            yield (
-                usage,
-                label,
-                None,
-                where,
-                f"expected {INPUT_SIZE * INPUT_SIZE} values 0..255, got {pixels.size}",
-            )
-            continue
-        face = pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8)
-        yield usage, label, face if as_stored else face_input(face).astype(np.uint8), where, None
+        usage, label, face, reason = _csv_row(row)
+        yield usage, label, face, where, reason, f"#{index}"
+
+
+def _csv_row(row: dict) -> tuple[str, int, np.ndarray | None, str | None]:
+    """(usage, label, 48x48 uint8 face or None, problem or None) of one challenge-CSV row."""
+    usage = (row.get("Usage") or "Training").strip()
+    try:
+        label = int(row["emotion"])
+        if not 0 <= label < NUM_CLASSES:
+            raise ValueError
+    except (TypeError, ValueError):
+        return usage, -1, None, f"emotion {row.get('emotion')!r} is not 0..6"
+    if usage not in USAGES:
+        return usage, label, None, f"Usage {usage!r} is not one of {', '.join(USAGES)}"
+    try:
+        pixels = np.asarray((row.get("pixels") or "").split(), dtype=np.int64)
+    except ValueError:
+        return usage, label, None, "pixels are not whole numbers"
+    if pixels.size != INPUT_SIZE * INPUT_SIZE or pixels.min() < 0 or pixels.max() > 255:
+        return usage, label, None, f"expected {INPUT_SIZE * INPUT_SIZE} values 0..255, got {pixels.size}"
+    face = face_input(pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8))
+    return usage, label, np.round(face).astype(np.uint8), None

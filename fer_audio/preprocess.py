@@ -13,16 +13,6 @@ import numpy as np
 INPUT_SIZE = 48  # pixels, FER-2013's crop size
 CROP_MARGIN = 0.1  # fraction of the detected box added on each side (FER crops are loose)
 
-# The FER-2013 training images in ../shared are all strongly blurred (median variance of the
-# Laplacian 6.2, 99th percentile under 20), while camera frames and photos are sharp (PublicTest
-# crops: about 2,000; face crops of the shared video: 646). Their power spectrum is that of a
-# Gaussian blur of sigma 3.25 px at 48x48: fitted against the shared video's face crops (best of
-# 2.5..4.0 in steps of 0.25) and, blind, with a 1/f^a prior for the unblurred faces (3.1..3.5).
-# A model trained on them sees sharp faces as a different kind of picture, so every crop sharper
-# than SHARPNESS_LIMIT gets the same blur first; training crops are left as they are.
-TRAINING_BLUR_SIGMA = 3.25  # pixels at 48x48
-SHARPNESS_LIMIT = 20.0  # variance of the Laplacian above which a crop counts as sharp
-
 
 def to_gray8(image: np.ndarray) -> np.ndarray:
     """Any of gray/BGR/BGRA, 8- or 16-bit, (h, w[, c]) -> (h, w) uint8."""
@@ -58,25 +48,13 @@ def expand_box(
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def sharpness(face: np.ndarray) -> float:
-    """Variance of the Laplacian of a (48, 48) crop: high for sharp, low for blurred."""
-    return float(cv2.Laplacian(np.asarray(face, np.float32), cv2.CV_32F).var())
-
-
-def match_sharpness(face: np.ndarray) -> np.ndarray:
-    """Give a (48, 48) float32 crop sharper than SHARPNESS_LIMIT the training images' blur."""
-    if sharpness(face) <= SHARPNESS_LIMIT:
-        return face
-    return cv2.GaussianBlur(face, (0, 0), TRAINING_BLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
-
-
 def face_input(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """Crop `box` (already expanded, or None for the whole image) -> (48, 48) float32, 0..255,
-    with its sharpness matched to the training images (see TRAINING_BLUR_SIGMA)."""
+    """Crop `box` (already expanded, or None for the whole image) -> (48, 48) float32, 0..255.
+    Training images and run-time crops both go through this one function."""
     if box is not None:
         x, y, w, h = box
         gray = gray[y : y + h, x : x + w]
-    return match_sharpness(to_input_size(gray).astype(np.float32))
+    return to_input_size(gray).astype(np.float32)
 
 
 def to_input_size(gray: np.ndarray) -> np.ndarray:

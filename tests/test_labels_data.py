@@ -92,10 +92,10 @@ def test_no_image_is_in_two_splits(fer_csv):
     assert all((x == y).all() for x, y in zip(a, b, strict=True))
 
 
-def test_sharp_faces_load_as_the_model_sees_them_or_as_stored(tmp_path, public_test_faces):
-    from fer_audio.preprocess import SHARPNESS_LIMIT, face_input, sharpness
+def test_faces_load_exactly_as_the_run_time_crop_gives_them(tmp_path, public_test_faces, training_faces):
+    from fer_audio.preprocess import face_input
 
-    face = next(f for f in public_test_faces["happy"] if sharpness(f) > SHARPNESS_LIMIT)
+    face = public_test_faces["happy"][0]
     d = tmp_path / "fer2013" / "test" / "happy"
     d.mkdir(parents=True)
     cv2.imwrite(str(d / "PublicTest_1.png"), face)
@@ -103,7 +103,10 @@ def test_sharp_faces_load_as_the_model_sees_them_or_as_stored(tmp_path, public_t
     csv_path.write_text("emotion,pixels,Usage\n3," + " ".join(map(str, face.ravel())) + ",PublicTest\n")
     for source in (tmp_path, csv_path):  # folder (and tar) and CSV alike
         seen = load_dataset(source).require("PublicTest").images[0]
-        np.testing.assert_array_equal(seen, face_input(face).astype(np.uint8))
-        assert sharpness(seen) <= SHARPNESS_LIMIT
-        stored = load_dataset(source, as_stored=True).require("PublicTest").images[0]
-        np.testing.assert_array_equal(stored, face)
+        np.testing.assert_array_equal(seen, face)  # as the file holds it: no blur, no change
+        np.testing.assert_array_equal(seen, face_input(face).astype(np.uint8))  # as live sees it
+    # training images and a sharp crop at run time take the same path, unchanged at 48x48
+    for crop in (training_faces[0], face.astype(np.float32)):
+        np.testing.assert_array_equal(face_input(crop), crop)
+    big = cv2.resize(face, (96, 96), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(face_input(big) - face).mean() < 4.0  # a larger crop is only resized

@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 import numpy as np
 
+from fer_audio import crowd
 from fer_audio.classify import Classifier, ClassifierOptions, ModelError
-from fer_audio.datasets import USAGES, DatasetError, FaceSet, load_dataset
+from fer_audio.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
 from fer_audio.evaluation import Scores
 
 
@@ -26,25 +27,57 @@ def pick_split(splits: dict[str, FaceSet], usage: str | None) -> tuple[str, Face
     if "PublicTest" in splits:
         return "PublicTest", splits["PublicTest"]
     parts = list(splits.values())
+    votes = None if parts[0].votes is None else np.concatenate([p.votes for p in parts])
     return "all", FaceSet(
         np.concatenate([p.images for p in parts]),
         np.concatenate([p.labels for p in parts]),
         tuple(s for p in parts for s in p.sources),
+        tuple(k for p in parts for k in p.keys),
+        votes,
     )
 
 
+def crowd_scores(faces: FaceSet, predicted: np.ndarray) -> tuple[Scores, dict[str, int]]:
+    """Agreement with the crowd's majority on the faces that have one, and how many were left
+    out, by reason."""
+    majority, reason = crowd.majority_labels(faces.votes)
+    scored = majority >= 0
+    return Scores.of(majority[scored], predicted[scored]), crowd.excluded_counts(reason)
+
+
 def score(classifier: Classifier, faces: FaceSet) -> dict:
+    """Scores on the dataset's own labels (top level) and, where faces carry votes, against the
+    crowd's majority ('crowd', with 'excluded' counts)."""
     started = time.perf_counter()
     probs = classifier.predict_batched(faces.images.astype(np.float32))
     ms = (time.perf_counter() - started) / max(len(faces), 1) * 1000.0
-    return Scores.of(faces.labels, probs.argmax(axis=1)).to_json(ms_per_face=ms)
+    predicted = probs.argmax(axis=1)
+    result = Scores.of(faces.labels, predicted).to_json(ms_per_face=ms)
+    if faces.votes is not None:
+        scores, excluded = crowd_scores(faces, predicted)
+        result["crowd"] = {**scores.to_json(), "excluded": excluded}
+    return result
+
+
+def _load(data: str, votes: str | None) -> Dataset:
+    dataset = load_dataset(data)
+    if votes:
+        dataset, report = crowd.attach_votes(dataset, crowd.load_votes(votes))
+        for line in report.lines(votes):
+            click.echo(line, err=True)
+    return dataset
 
 
 def run_evaluate(
-    data: str, model: str | None, usage: str | None, json_out: str | None, fail: Callable[[str, int], None]
+    data: str,
+    model: str | None,
+    usage: str | None,
+    json_out: str | None,
+    fail: Callable[[str, int], None],
+    votes: str | None = None,
 ) -> int:
     try:
-        dataset = load_dataset(data)
+        dataset = _load(data, votes)
         name, faces = pick_split(dataset.splits, usage)
         classifier = Classifier(ClassifierOptions(model=model))
     except (DatasetError, ModelError) as exc:
@@ -53,8 +86,14 @@ def run_evaluate(
         click.echo(str(problem), err=True)
     result = score(classifier, faces)
     result.update(model=str(classifier.path), data=str(data), usage=name, skipped=len(dataset.problems))
-    scores = Scores(result["accuracy"], result["n"], np.asarray(result["confusion"]))
     click.echo(f"{classifier.path.name} on {name} of {data}")
+    if "crowd" in result:
+        c = result["crowd"]
+        left_out = ", ".join(f"{why} {n}" for why, n in c["excluded"].items()) or "none"
+        click.echo(f"Against the crowd's majority (FER+ votes; left out: {left_out}):")
+        click.echo(Scores(c["accuracy"], c["n"], np.asarray(c["confusion"])).table())
+        click.echo("Against the dataset's own labels:")
+    scores = Scores(result["accuracy"], result["n"], np.asarray(result["confusion"]))
     click.echo(scores.table())
     click.echo(f"{result['ms_per_face']:.3f} ms per face (batches of 64)")
     if json_out:

@@ -38,6 +38,16 @@ def fer_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ferplus_votes() -> Path:
+    return _need(SHARED / "datasets" / "ferplus-votes.csv")
+
+
+@pytest.fixture(scope="session")
+def ferplus_sample() -> Path:
+    return _need(SHARED / "datasets" / "ferplus-sample.csv")
+
+
+@pytest.fixture(scope="session")
 def video() -> Path:
     return _need(SHARED / "videos" / "phone-smile.mp4")
 

@@ -61,3 +61,36 @@ def test_usage_selects_a_split_and_bad_input_is_a_usage_error(fer_csv, tmp_path)
     (tmp_path / "m.tflite").write_bytes(b"garbage")
     r = run_cli("evaluate", "--data", fer_csv, "--model", tmp_path / "m.tflite")
     assert r.returncode == 2 and "not a usable TFLite model" in r.stderr
+
+
+def test_agreement_with_the_crowd_majority_on_a_known_case(fer_csv, tmp_path):
+    from fer_audio.crowd import VOTE_COLUMNS
+
+    faces = load_dataset(fer_csv).splits["PublicTest"]
+    images = faces.images[:20]
+    predicted = Classifier().predict(images.astype(np.float32)).argmax(1)
+    data = tmp_path / "known.csv.gz"
+    _csv_with_labels(data, images, predicted)  # the dataset's own labels: all as predicted
+    ferplus = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
+    ours = ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear"]
+    rows = ["Usage,Image name," + ",".join([*ferplus, "contempt", "unknown", "NF"])]
+    for i, p in enumerate(predicted):
+        votes = dict.fromkeys(VOTE_COLUMNS, 0)
+        if i < 4:  # the crowd says something else: 4 disagreements
+            votes[VOTE_COLUMNS[(p + 1) % 7]] = 7
+        elif i < 6:  # a tie: left out
+            votes[VOTE_COLUMNS[p]], votes[VOTE_COLUMNS[(p + 1) % 7]] = 5, 5
+        else:
+            votes[VOTE_COLUMNS[p]] = 6
+        counts = [votes[name] for name in ours] + [votes["contempt"], votes["unknown"], votes["not_a_face"]]
+        rows.append(f"PublicTest,fer{i:07d}.png," + ",".join(map(str, counts)))
+    (tmp_path / "fer2013new.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "scores.json"
+    r = run_cli("evaluate", "--data", data, "--votes", tmp_path / "fer2013new.csv", "--json", out)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(out.read_text())
+    assert result["n"] == 20 and result["accuracy"] == pytest.approx(1.0)
+    assert result["crowd"]["n"] == 18 and result["crowd"]["accuracy"] == pytest.approx(14 / 18)
+    assert result["crowd"]["excluded"] == {"a tie": 2}
+    assert "Against the crowd's majority (FER+ votes; left out: a tie 2)" in r.stdout
+    assert f"accuracy {14 / 18:.2%} on 18 faces" in r.stdout

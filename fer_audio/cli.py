@@ -333,16 +333,27 @@ def narrate(
     help="Which split: PublicTest, PrivateTest or Training (default: PublicTest if present, else all).",
 )
 @click.option(
+    "--votes",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): also "
+    "report agreement with the crowd's majority.",
+)
+@click.option(
     "--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the scores as JSON."
 )
-def evaluate(data, model, usage, json_out):
+def evaluate(data, model, usage, votes, json_out):
     """Score an expression model on labelled faces, through the run-time path.
 
-    Example: fer-audio evaluate --data fer2013.csv --usage PublicTest --json scores.json
+    With --votes, agreement with the crowd's majority (faces with a tie or an unknown, not-a-face
+    or contempt majority are left out and counted) is reported next to accuracy on the
+    dataset's own labels.
+
+    Example: fer-audio evaluate --data fer2013-images.tar.gz --votes ferplus-votes.csv --json s.json
     """
     from fer_audio.evaluate_cli import run_evaluate
 
-    sys.exit(run_evaluate(data, model, usage, json_out, fail=_fail))
+    sys.exit(run_evaluate(data, model, usage, json_out, fail=_fail, votes=votes))
 
 
 # ------------------------------------------------------------------------------------- train
@@ -354,6 +365,13 @@ def evaluate(data, model, usage, json_out):
     required=True,
     type=click.Path(exists=True),
     help="FER-2013: the challenge CSV (.csv/.csv.gz), the image-folder tree, or a .tar.gz of it.",
+)
+@click.option(
+    "--votes",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): train on "
+    "each face's vote distribution instead of the dataset's own labels.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 40).")
@@ -372,10 +390,10 @@ def evaluate(data, model, usage, json_out):
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
-def train(data, out, epochs, batch_size, learning_rate, limit, seed, members, resume, no_export):
+def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, members, resume, no_export):
     """Train the expression model (needs the [train] extra: TensorFlow).
 
-    Example: fer-audio train --data fer2013-images.tar.gz --out runs/v1 --members 2
+    Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
     """
     try:
         from training.cli import run_train
@@ -384,7 +402,12 @@ def train(data, out, epochs, batch_size, learning_rate, limit, seed, members, re
     overrides = {
         k: v
         for k, v in dict(
-            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, limit=limit, seed=seed
+            votes=votes,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            limit=limit,
+            seed=seed,
         ).items()
         if v is not None
     }

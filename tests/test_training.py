@@ -1,7 +1,12 @@
-"""Training on the small challenge-CSV sample: loss falls, resume is exact, TFLite matches Keras."""
+"""Training on the small challenge-CSV sample: loss falls (own labels and crowd votes), resume is
+exact, the step runs under JAX too, TFLite matches Keras."""
 
 import csv
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ pytestmark = [pytest.mark.training, pytest.mark.slow]
 from training.model import ModelOptions  # noqa: E402
 from training.train import TrainConfig, fit  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = ModelOptions(stem=8, widths=(8, 16, 16, 32), dropout=0.1)
 
 
@@ -23,7 +29,6 @@ def _config(fer_csv, out, **kw) -> TrainConfig:
         batch_size=32,
         learning_rate=3e-3,
         val_fraction=0.2,
-        jit_compile=False,
         model=TINY,
     )
     return TrainConfig(**{**base, **kw})
@@ -60,6 +65,65 @@ def test_short_fit_lowers_the_loss_and_writes_the_run(full_run):
     split = json.loads((full_run / "split.json").read_text())
     assert set(split) == {"fit", "val", "test"}
     assert not set(split["fit"]) & set(split["val"])
+
+
+def test_a_short_fit_on_crowd_votes_lowers_the_loss(fer_csv, ferplus_sample, tmp_path):
+    messages = []
+    out = fit(_config(fer_csv, tmp_path / "crowd", votes=str(ferplus_sample), epochs=4), log=messages.append)
+    rows = _history(out)
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    assert {"val_acc", "val_label_acc"} <= set(rows[0])  # crowd agreement and own-label accuracy
+    assert any("420 images matched to crowd votes" in m for m in messages)
+    assert any(m.startswith("left out of training (unknown: 1)") for m in messages)
+
+
+def test_soft_targets_reach_the_loss_as_vote_distributions(fer_csv, ferplus_sample, tmp_path):
+    from fer_audio.labels import INDEX
+    from training.train import epoch_arrays, prepare_data, targets
+
+    config = _config(fer_csv, tmp_path / "t", votes=str(ferplus_sample), class_weight_power=0.0)
+    part = prepare_data(config, lambda m: None)["fit"]
+    # a known row of ferplus-sample.csv: fer0000039.png, neutral 1, happiness 8, surprise 1
+    k = part.keys.index("#1")
+    expected = np.zeros(7, np.float32)
+    expected[[INDEX["neutral"], INDEX["happy"], INDEX["surprise"]]] = [0.1, 0.8, 0.1]
+    np.testing.assert_allclose(targets(part, config)[k], expected, rtol=1e-6)
+    x, y, w = epoch_arrays(part, config, 0)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(w, 1.0)
+    assert len(x) == len(y) and len(x) % config.batch_size == 0
+
+
+NO_TENSORFLOW = """
+import sys
+
+class NoTensorFlow:  # as on the GPU machine, which has JAX but no TensorFlow
+    def find_spec(self, name, path, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError("no TensorFlow here")
+
+sys.meta_path.insert(0, NoTensorFlow())
+"""
+
+
+def test_the_training_step_runs_under_jax_without_tensorflow(fer_csv, tmp_path):
+    """The loop, data and augmentation use keras.ops only: the same code under another backend."""
+    pytest.importorskip("jax")
+    script = NO_TENSORFLOW + (
+        "import keras\n"
+        "from training.model import ModelOptions\n"
+        "from training.train import TrainConfig, fit\n"
+        "assert keras.backend.backend() == 'jax'\n"
+        f"c = TrainConfig(data={str(fer_csv)!r}, out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32,\n"
+        "    val_fraction=0.2, limit=96, model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
+        "fit(c, log=print)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "backend jax" in r.stdout and "epoch 2/2" in r.stdout
+    rows = _history(tmp_path / "jax")
+    assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
 
 
 def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_run):
@@ -116,7 +180,7 @@ def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer
     from training.cli import run_train
     from training.report import finalize
 
-    overrides = dict(epochs=1, batch_size=32, val_fraction=0.2, jit_compile=False, model=TINY)
+    overrides = dict(epochs=1, batch_size=32, val_fraction=0.2, model=TINY)
     out = tmp_path / "ens"
     assert run_train(str(fer_csv), str(out), overrides, members=2, resume=False, export=False, fail=None) == 0
     splits = [json.loads((out / f"member-{k}" / "split.json").read_text()) for k in (1, 2)]

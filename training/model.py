@@ -1,8 +1,8 @@
-"""The expression CNN: a compact VGG-style network sized for a 2-core CPU.
+"""The expression CNN: a compact VGG-style network for 48x48 faces.
 
 Input (n, 48, 48, 1) float32 grey values 0..255 (see fer_audio.preprocess); output (n, 7)
-softmax probabilities in fer_audio.labels order. Per-image standardisation and the 2x2 input
-pooling are the first layers, so the exported model carries its own normalisation.
+softmax probabilities in fer_audio.labels order. Per-image standardisation is the first layer,
+so the exported model carries its own normalisation. Backend-agnostic (keras.ops only).
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from fer_audio.preprocess import INPUT_SIZE
 
 @dataclass(frozen=True)
 class ModelOptions:
-    input_pool: int = 2  # average-pool the 48x48 input by this factor first (2: 24x24); the
-    # training images are so blurred (fer_audio.preprocess.TRAINING_BLUR_SIGMA) that 24x24 keeps
-    # all they hold, at a quarter of the compute
     stem: int = 32  # channels of the single conv before the first stage
     stem_pool: bool = False  # max-pool after the stem (halves the resolution of every stage)
-    widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of each stage (24, 12, 6, 3 px)
+    widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of each stage (48, 24, 12, 6 px)
     convs_per_stage: int = 2  # 3x3 conv + BN + ReLU layers per stage
     dropout: float = 0.3  # before the classifier
     weight_decay: float = 0.0  # L2 on conv kernels (AdamW decays weights instead)
@@ -43,8 +40,6 @@ class PerImageStandardize(layers.Layer):
 def build_model(options: ModelOptions = ModelOptions()) -> keras.Model:
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
     x = PerImageStandardize(name="standardize")(inputs)
-    if options.input_pool > 1:
-        x = layers.AveragePooling2D(options.input_pool, name="input_pool")(x)
     x = layers.Conv2D(options.stem, 3, padding="same", use_bias=False, name="stem")(x)
     x = layers.BatchNormalization(name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)

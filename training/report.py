@@ -15,7 +15,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from fer_audio import crowd
 from fer_audio.classify import Classifier, ClassifierOptions
+from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import Scores
 from fer_audio.labels import EMOTIONS
 from training.export import QUANTIZATIONS, average, to_tflite, with_flip_average
@@ -79,20 +81,43 @@ def finalize(run: str | Path, log: Log = print) -> dict:
         classifier = Classifier(ClassifierOptions(model=str(out / name)))
         entry: dict = {"bytes": len(blob), "quantization": quantization, "flip_average": flip}
         for split in ("val", "test"):
-            part = splits[split]
-            probs = classifier.predict_batched(part.images.astype(np.float32))
-            entry[split] = Scores.of(part.labels, probs.argmax(1)).to_json()
+            entry[split] = _split_scores(classifier, splits[split])
         entry["ms_per_face"] = _time_per_face(classifier, splits["test"].images.astype(np.float32))
         metrics["models"][name] = entry
-        log(
-            f"{name}: val {entry['val']['accuracy']:.4f} test {entry['test']['accuracy']:.4f} "
-            f"{entry['ms_per_face']:.3f} ms/face {len(blob) / 1e6:.2f} MB"
-        )
+        log(f"{name}: {_summary(entry)}, {entry['ms_per_face']:.3f} ms/face, {len(blob) / 1e6:.2f} MB")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_curves([m / "history.csv" for m in members], out / "curves.png")
     best = metrics["models"]["model.tflite"]["test"]
-    plot_confusion(np.asarray(best["confusion"]), out / "confusion.png")
+    crowd_majority = "crowd" in best
+    confusion = best["crowd"]["confusion"] if crowd_majority else best["confusion"]
+    truth = "the crowd's majority" if crowd_majority else "the dataset's label"
+    plot_confusion(np.asarray(confusion), out / "confusion.png", truth)
     return metrics
+
+
+def _split_scores(classifier: Classifier, part: FaceSet) -> dict:
+    """Scores on the dataset's own labels, with 'crowd' (agreement with the crowd's majority,
+    and what was left out) where the faces carry votes."""
+    predicted = classifier.predict_batched(part.images.astype(np.float32)).argmax(1)
+    result = Scores.of(part.labels, predicted).to_json()
+    if part.votes is not None:
+        majority, reason = crowd.majority_labels(part.votes)
+        scored = majority >= 0
+        result["crowd"] = {
+            **Scores.of(majority[scored], predicted[scored]).to_json(),
+            "excluded": crowd.excluded_counts(reason),
+        }
+    return result
+
+
+def _summary(entry: dict) -> str:
+    parts = []
+    for split in ("val", "test"):
+        s = entry[split]
+        if "crowd" in s:
+            parts.append(f"{split} crowd {s['crowd']['accuracy']:.4f} (n {s['crowd']['n']})")
+        parts.append(f"{split} labels {s['accuracy']:.4f} (n {s['n']})")
+    return ", ".join(parts)
 
 
 def plot_curves(histories: list[Path], png: Path) -> None:
@@ -107,11 +132,14 @@ def plot_curves(histories: list[Path], png: Path) -> None:
         rows = list(csv.DictReader(history.open()))
         epochs = [int(r["epoch"]) for r in rows]
         tag = f" {k}" if len(histories) > 1 else ""
-        for ax, key in ((ax1, "loss"), (ax2, "acc")):
-            ax.plot(epochs, [float(r[key]) for r in rows], label=f"fit{tag} (augmented)")
-            ax.plot(epochs, [float(r[f"val_{key}"]) for r in rows], label=f"validation{tag}")
-    ax1.set(title="loss", xlabel="epoch")
-    ax2.set(title="accuracy", xlabel="epoch")
+        ax1.plot(epochs, [float(r["loss"]) for r in rows], label=f"fit{tag} (augmented)")
+        ax2.plot(epochs, [float(r["acc"]) for r in rows], label=f"fit{tag} (augmented)")
+        ax2.plot(epochs, [float(r["val_acc"]) for r in rows], label=f"validation{tag}, selection score")
+        if rows and _has(rows, "val_label_acc"):
+            own = [float(r["val_label_acc"]) for r in rows]
+            ax2.plot(epochs, own, linestyle="--", label=f"validation{tag}, dataset's own labels")
+    ax1.set(title="training loss", xlabel="epoch")
+    ax2.set(title="accuracy (selection: the crowd's majority when trained on votes)", xlabel="epoch")
     ax1.legend()
     ax2.legend()
     fig.tight_layout()
@@ -119,7 +147,11 @@ def plot_curves(histories: list[Path], png: Path) -> None:
     plt.close(fig)
 
 
-def plot_confusion(confusion: np.ndarray, png: Path) -> None:
+def _has(rows: list[dict], key: str) -> bool:
+    return all(r.get(key) not in (None, "") for r in rows)
+
+
+def plot_confusion(confusion: np.ndarray, png: Path, truth: str = "the dataset's label") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,7 +173,7 @@ def plot_confusion(confusion: np.ndarray, png: Path) -> None:
                 fontsize=7,
                 color="white" if norm[i, j] > 0.5 else "black",
             )
-    ax.set(xlabel="predicted", ylabel="true", title="test confusion (row-normalised)")
+    ax.set(xlabel="predicted", ylabel=f"true: {truth}", title="test confusion (row-normalised)")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)

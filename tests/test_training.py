@@ -144,6 +144,20 @@ def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_r
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
 
 
+def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, tmp_path):
+    """What comes back from a GPU machine (best.keras, state, config, history) is enough."""
+    import shutil
+
+    run = tmp_path / "back"
+    run.mkdir()
+    for name in ("best.keras", "state.json", "config.json", "history.csv"):
+        shutil.copy(full_run / name, run / name)
+    messages = []
+    assert fit(_config(fer_csv, run), resume=True, log=messages.append) == run
+    assert any("all 3 epochs are done" in m for m in messages)
+    assert not (run / "checkpoint.keras").exists()
+
+
 def test_a_run_is_not_overwritten_without_resume(fer_csv, full_run):
     with pytest.raises(FileExistsError, match="--resume"):
         fit(_config(fer_csv, full_run), log=lambda m: None)

@@ -41,6 +41,6 @@ def run_train(
     except (DatasetError, FileNotFoundError, FileExistsError, ValueError) as exc:
         fail(str(exc), 2)
     if export:
-        finalize(run, log=_log)
+        finalize(run, log=_log, data=config.data, votes=config.votes or None)
     print(f"run written to {run}")
     return 0

@@ -7,6 +7,7 @@ live tool and `fer-audio evaluate` use.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import time
@@ -50,15 +51,28 @@ def run_members(out: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1])) or [out]
 
 
-def finalize(run: str | Path, log: Log = print) -> dict:
+def _here(config: TrainConfig, data: str | None, votes: str | None, log: Log) -> TrainConfig:
+    """The run's config with its data paths replaced by `data` / `votes` where the saved ones do
+    not exist on this machine (a run trained elsewhere, e.g. on a GPU machine)."""
+    changes = {}
+    for name, given in (("data", data), ("votes", votes)):
+        saved = getattr(config, name)
+        if saved and given and not Path(saved).exists() and Path(given).exists():
+            log(f"{name}: {saved} is not here; scoring on {given}")
+            changes[name] = given
+    return dataclasses.replace(config, **changes)
+
+
+def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: str | None = None) -> dict:
     """Export, score and plot the best model of a run folder (the average of its members' best
-    models for an ensemble); returns metrics.json's content."""
+    models for an ensemble); returns metrics.json's content. `data` and `votes` stand in for the
+    run's own paths where those are not on this machine."""
     out = Path(run)
     members = run_members(out)
     configs = [TrainConfig.from_json(json.loads((m / "config.json").read_text())) for m in members]
     if len({(c.data, c.split_seed, c.val_fraction, c.test_usage) for c in configs}) > 1:
         raise ValueError(f"{out}: the members were split differently; an ensemble needs one split")
-    config = configs[0]
+    config = _here(configs[0], data, votes, log)
     splits = prepare_data(config, lambda _msg: None)
     model = average([keras.models.load_model(m / "best.keras") for m in members])
     metrics: dict = {"run": str(out), "params": int(model.count_params()), "members": [], "models": {}}

@@ -260,12 +260,17 @@ def fit(config: TrainConfig, resume: bool = False, log: Log = print) -> Path:
     out = Path(config.out)
     state_path, ckpt_path = out / "state.json", out / "checkpoint.keras"
     if resume:
-        if not ckpt_path.exists():
-            raise FileNotFoundError(f"{ckpt_path}: nothing to resume; start without --resume")
+        if not (out / "config.json").exists():
+            raise FileNotFoundError(f"{out}: no run to resume here; start without --resume")
         saved = TrainConfig.from_json(json.loads((out / "config.json").read_text()))
         if saved != config:
             log("--resume: using the run's saved config (command-line options ignored)")
-        config = saved
+        config, done = saved, RunState.load(state_path)
+        if done.epoch >= config.epochs or done.stopped_early:
+            log(f"{out}: all {done.epoch} epochs are done (best: epoch {done.best_epoch})")
+            return out  # a finished run needs only best.keras, state.json and config.json
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"{ckpt_path}: nothing to resume; start without --resume")
     elif ckpt_path.exists():
         raise FileExistsError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"

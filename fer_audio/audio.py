@@ -149,10 +149,7 @@ class SoundDeviceOutput:
             )
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            where = f"audio device {device!r}" if device else "the default audio device"
-            raise AudioDeviceError(
-                f"cannot open {where} ({exc}); use --audio-out FILE.wav or --no-audio"
-            ) from exc
+            raise AudioDeviceError(_device_problem(device, exc)) from exc
 
     def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
         self.mixer.submit(samples, key)
@@ -213,6 +210,18 @@ class NullOutput:
 
     def close(self) -> None:
         return None
+
+
+def _device_problem(device: str | None, exc: Exception) -> str:
+    """PortAudio's error in the user's words (it says 'Error querying device -1' for 'none')."""
+    text = str(exc).lower()
+    missing = "querying device" in text or "no such device" in text or "no output device matching" in text
+    if device is None and (missing or "-1" in text):
+        return "no audio output device was found"
+    if missing:
+        return f"there is no audio output device {device} (fer-audio devices lists them)"
+    where = f"the audio device {device}" if device else "the default audio device"
+    return f"{where} could not be opened (it may be busy or unplugged)"
 
 
 def open_output(

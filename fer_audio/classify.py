@@ -5,9 +5,6 @@ Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.labels import NUM_CLASSES
+from fer_audio.native import quiet_native_stderr
 from fer_audio.preprocess import INPUT_SIZE
 
 DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
@@ -35,20 +33,6 @@ class ClassifierOptions:
     threads: int = 2  # interpreter threads
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence native writes to file descriptor 2 (Python's own stderr is flushed first)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 class Classifier:
     """predict(faces (n, 48, 48) float32 0..255) -> (n, 7) float32 probabilities."""
 
@@ -61,7 +45,7 @@ class Classifier:
         self.path = path
         self._batch = 0
         self._lock = threading.Lock()
-        with _quiet_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
+        with quiet_native_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
             try:
                 self._interpreter = Interpreter(model_path=str(path), num_threads=options.threads)
                 self._input = self._interpreter.get_input_details()[0]["index"]

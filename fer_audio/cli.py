@@ -13,6 +13,13 @@ import click
 
 SENSITIVITIES = ("low", "medium", "high")
 CUE_MODES = ("tone", "speech", "both")
+# names an output file may have, per kind
+WAV = (".wav",)
+REPORT = (".csv", ".json")
+JSON = (".json",)
+EVENTS = (".jsonl", ".json", ".log", ".txt")
+VIDEO = (".mp4", ".avi")
+DATA = (".csv", ".csv.gz", ".tar", ".tar.gz", ".tgz")
 
 
 def _err(message: str) -> None:
@@ -22,6 +29,39 @@ def _err(message: str) -> None:
 def _fail(message: str, code: int = 2) -> None:
     _err(f"fer-audio: {message}")
     sys.exit(code)
+
+
+def _check_outputs(*checks: tuple[str, str | None, tuple[str, ...]]) -> None:
+    """Every (option, value, suffixes) output path, before any work: one line and exit 2 if bad."""
+    from fer_audio.outputs import OutputPathError, check_output
+
+    for option, value, suffixes in checks:
+        if value is not None:
+            try:
+                check_output(option, value, suffixes)
+            except OutputPathError as exc:
+                _fail(str(exc))
+
+
+def _conflict(first: str, second: str, why: str) -> None:
+    _fail(f"{first} and {second} cannot be used together: {why}")
+
+
+def _check_sound_pack(sound_pack: str | None) -> None:
+    if sound_pack is None:
+        return
+    if not os.path.exists(sound_pack):
+        _fail(
+            f"--sound-pack {sound_pack}: no such folder; give a sound pack folder (see sounds/README.md) "
+            "or leave the option out for the built-in sounds"
+        )
+    if not os.path.isdir(sound_pack):
+        _fail(f"--sound-pack {sound_pack}: that is a file; give the folder that holds manifest.json")
+
+
+def _check_model(model: str | None) -> None:
+    if model is not None and not os.path.isfile(model):
+        _fail(f"--model {model}: no such file; give a .tflite model, or leave the option out")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,13 +110,13 @@ def audio_options(f):
     )(f)
     f = click.option(
         "--sound-pack",
-        type=click.Path(file_okay=False),
+        type=str,
         default=None,
         help="Folder of your own sounds (see sounds/README.md).",
     )(f)
     f = click.option(
         "--audio-out",
-        type=click.Path(dir_okay=False, writable=True),
+        type=str,
         default=None,
         help="Render the audio to this WAV file instead of playing it.",
     )(f)
@@ -109,13 +149,56 @@ def _make_cuer(cue: str, sound_pack: str | None, speaker, volume: float):
     return Cuer(pack, speaker, CueOptions(mode=mode, volume=volume))
 
 
-def _open_output(audio_out: str | None, no_audio: bool, device: str | None):
+def _open_output(audio_out: str | None, no_audio: bool, device: str | None, hint: str):
+    """The audio output; where the sound device cannot be opened, one line ending in `hint`."""
     from fer_audio.audio import AudioDeviceError, open_output
 
     try:
         return open_output(audio_out, no_audio, device)
     except AudioDeviceError as exc:
-        _fail(str(exc))
+        _fail(f"{exc}; {hint}")
+
+
+def _has_display() -> bool:
+    """Whether a window can be opened (on Linux: an X11 or Wayland display is set)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _check_live_options(
+    source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
+):
+    """Every live option that can be checked before the camera and the model are opened."""
+    _check_outputs(
+        ("--audio-out", audio_out, WAV), ("--events-log", events_log, EVENTS), ("--record", record, VIDEO)
+    )
+    if no_audio and audio_out:
+        _conflict(
+            "--no-audio",
+            f"--audio-out {audio_out}",
+            "one writes the sound to a file, the other makes none; drop one",
+        )
+    if no_audio and audio_device:
+        _conflict("--no-audio", f"--audio-device {audio_device}", "--no-audio plays nothing; drop one")
+    if audio_out and audio_device:
+        _conflict(
+            f"--audio-out {audio_out}",
+            f"--audio-device {audio_device}",
+            "the sound goes to the file, not a device; drop one",
+        )
+    if show and not _has_display():
+        _fail(
+            "--show: there is no display here (DISPLAY is not set); leave --show out, "
+            "or save the video with --record FILE.mp4"
+        )
+    if os.path.isdir(source):
+        _fail(
+            f"--source {source}: that is a folder; live reads a camera index, a video file or a stream URL "
+            f"(for a folder of photos: fer-audio narrate {source})"
+        )
+    _check_sound_pack(sound_pack)
+    _check_model(model)
 
 
 def _recognizer(model: str | None, detector: str, min_face: int):
@@ -138,7 +221,7 @@ def _recognizer(model: str | None, detector: str, min_face: int):
 def model_options(f):
     f = click.option(
         "--model",
-        type=click.Path(dir_okay=False),
+        type=str,
         default=None,
         help="A .tflite expression model (default: the shipped one).",
     )(f)
@@ -187,13 +270,13 @@ def model_options(f):
 @click.option("--neutral-cue", is_flag=True, help="Also announce returns to neutral.")
 @click.option(
     "--events-log",
-    type=click.Path(dir_okay=False),
+    type=str,
     default=None,
     help="Append each event as a JSON line to this file.",
 )
 @click.option(
     "--record",
-    type=click.Path(dir_okay=False),
+    type=str,
     default=None,
     help="Save the processed video to this file (nothing is saved otherwise).",
 )
@@ -230,6 +313,15 @@ def live(
 
     Example: fer-audio live --cue both --sensitivity low
     """
+    _check_live_options(
+        source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
+    )
+    if model and not quiet:
+        _err(
+            f"fer-audio: note: --model {model}: the smoother reads it with the shipped model's calibration, "
+            "so cues may come later or more often than with the shipped model (training/README.md "
+            "says how to fit one)"
+        )
     from fer_audio.live import run_live
 
     say = (lambda _m: None) if quiet else click.echo
@@ -244,10 +336,17 @@ def live(
         record=record,
         show=show,
         say=say,
+        tell=click.echo,
+        warn=lambda m: _err(f"fer-audio: {m}"),
         recognizer_factory=lambda: _recognizer(model, detector, min_face),
         speaker_factory=lambda: _make_speaker(voice, rate, volume, cue != "tone"),
         cuer_factory=lambda speaker: _make_cuer(cue, sound_pack, speaker, volume),
-        output_factory=lambda: _open_output(audio_out, no_audio, audio_device),
+        output_factory=lambda: _open_output(
+            audio_out,
+            no_audio,
+            audio_device,
+            "use --audio-out FILE.wav to write the sound to a file, or --no-audio",
+        ),
         fail=_fail,
     )
     sys.exit(code)
@@ -263,7 +362,7 @@ def live(
     default=None,
     help="Speak each sentence (default: when an audio device exists and no --audio-out).",
 )
-@click.option("--report", type=click.Path(dir_okay=False), default=None, help="Write a .csv or .json report.")
+@click.option("--report", type=str, default=None, help="Write a .csv or .json report.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--jobs",
@@ -275,7 +374,7 @@ def live(
 @model_options
 @click.option(
     "--audio-out",
-    type=click.Path(dir_okay=False),
+    type=str,
     default=None,
     help="Render the whole narration to this WAV file instead of speaking it.",
 )
@@ -289,12 +388,23 @@ def narrate(
 
     Example: fer-audio narrate ~/Pictures/party --report party.csv
     """
+    _check_outputs(("--report", report, REPORT), ("--audio-out", audio_out, WAV))
+    if audio_out and speak is not None:
+        flag = "--speak" if speak else "--no-speak"
+        _conflict(
+            flag,
+            f"--audio-out {audio_out}",
+            "--audio-out writes the spoken narration to a file instead; drop one",
+        )
+    if audio_out and audio_device:
+        _conflict(
+            f"--audio-out {audio_out}",
+            f"--audio-device {audio_device}",
+            "the narration goes to the file; drop one",
+        )
+    _check_model(model)
     from fer_audio.narrate_cli import run_narrate
 
-    if report and not report.lower().endswith((".csv", ".json")):
-        _fail(f"--report {report}: the name must end in .csv or .json")
-    if audio_out and not audio_out.lower().endswith(".wav"):
-        _fail(f"--audio-out {audio_out}: the name must end in .wav")
     sys.exit(
         run_narrate(
             paths,
@@ -318,12 +428,12 @@ def narrate(
 @click.option(
     "--data",
     required=True,
-    type=click.Path(exists=True),
+    type=str,
     help="Labelled face crops: class folders, a .tar.gz of them, or the challenge CSV.",
 )
 @click.option(
     "--model",
-    type=click.Path(dir_okay=False, exists=True),
+    type=str,
     default=None,
     help="A .tflite model (default: the shipped one).",
 )
@@ -334,14 +444,12 @@ def narrate(
 )
 @click.option(
     "--votes",
-    type=click.Path(exists=True, dir_okay=False),
+    type=str,
     default=None,
     help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): also "
     "report agreement with the crowd's majority.",
 )
-@click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the scores as JSON."
-)
+@click.option("--json", "json_out", type=str, default=None, help="Write the scores as JSON.")
 def evaluate(data, model, usage, votes, json_out):
     """Score an expression model on labelled faces, through the run-time path.
 
@@ -351,6 +459,11 @@ def evaluate(data, model, usage, votes, json_out):
 
     Example: fer-audio evaluate --data fer2013-images.tar.gz --votes ferplus-votes.csv --json s.json
     """
+    _check_data_inputs(data, votes)
+    _check_model(model)
+    if usage is not None and usage not in ("Training", "PublicTest", "PrivateTest"):
+        _fail(f"--usage {usage}: choose from Training, PublicTest, PrivateTest")
+    _check_outputs(("--json", json_out, JSON))
     from fer_audio.evaluate_cli import run_evaluate
 
     sys.exit(run_evaluate(data, model, usage, json_out, fail=_fail, votes=votes))
@@ -363,17 +476,17 @@ def evaluate(data, model, usage, votes, json_out):
 @click.option(
     "--data",
     required=True,
-    type=click.Path(exists=True),
+    type=str,
     help="FER-2013: the challenge CSV (.csv/.csv.gz), the image-folder tree, or a .tar.gz of it.",
 )
 @click.option(
     "--votes",
-    type=click.Path(exists=True, dir_okay=False),
+    type=str,
     default=None,
     help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): train on "
     "each face's vote distribution instead of the dataset's own labels.",
 )
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder to write.")
+@click.option("--out", required=True, type=str, help="Run folder to write.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 40).")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Images per step (default 64).")
 @click.option("--learning-rate", type=float, default=None, help="Peak learning rate (default 0.001).")
@@ -395,6 +508,8 @@ def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, memb
 
     Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
     """
+    _check_training_inputs(data, votes, out, resume)
+    native_log = _quiet_third_party_logs()
     try:
         from training.cli import run_train
     except ImportError as exc:
@@ -411,9 +526,68 @@ def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, memb
         ).items()
         if v is not None
     }
-    sys.exit(
-        run_train(data, out, overrides, members=members, resume=resume, export=not no_export, fail=_fail)
-    )
+    code = 1  # stays 1 only if training broke with an unexpected error
+    try:
+        code = run_train(
+            data, out, overrides, members=members, resume=resume, export=not no_export, fail=_fail
+        )
+    except SystemExit as exc:  # a usage error, already explained in one line
+        code = exc.code if isinstance(exc.code, int) else 2
+        raise
+    finally:
+        if code == 1:
+            _err(f"fer-audio: TensorFlow's own messages are in {native_log}")
+        else:
+            os.remove(native_log)
+    sys.exit(code)
+
+
+def _quiet_third_party_logs() -> str:
+    """Keep TensorFlow's and absl's log lines off the user's terminal: what native code writes to
+    file descriptor 2 goes to a log file (returned), Python's own stderr stays on the terminal,
+    and Python-side library warnings and logs below ERROR are dropped. For `train` only."""
+    import io
+    import logging
+    import tempfile
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore")
+    for name in ("tensorflow", "absl", "keras", "jax"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    path = os.path.join(tempfile.gettempdir(), f"fer-audio-train-{os.getpid()}.log")
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), write_through=True)
+    return path
+
+
+def _check_data_inputs(data: str, votes: str | None) -> None:
+    """--data and --votes, by their names, kinds and the votes' header: nothing is loaded."""
+    from fer_audio.crowd import check_vote_file
+    from fer_audio.datasets import DatasetError, check_data_path
+
+    for option, value, check in (("--data", data, check_data_path), ("--votes", votes, check_vote_file)):
+        try:
+            if value:
+                check(value)
+        except DatasetError as exc:
+            _fail(f"{option} {exc}")
+
+
+def _check_training_inputs(data: str, votes: str | None, out: str, resume: bool) -> None:
+    """Everything about train's paths that can be told before TensorFlow loads (seconds)."""
+    _check_data_inputs(data, votes)
+    if os.path.exists(out) and not os.path.isdir(out):
+        _fail(f"--out {out}: that is a file; give a folder for the run")
+    started = any(os.path.exists(os.path.join(out, p, "config.json")) for p in ("", "member-1"))
+    if resume and not started:
+        _fail(f"--out {out}: no run to resume there; start without --resume")
+    if not resume and os.path.exists(os.path.join(out, "checkpoint.keras")):
+        _fail(f"--out {out}: already holds a run; add --resume to continue it, or choose another --out")
 
 
 # ------------------------------------------------------------------------------------ sounds
@@ -425,12 +599,8 @@ def sounds() -> None:
 
 
 @sounds.command("preview")
-@click.option(
-    "--sound-pack", type=click.Path(file_okay=False), default=None, help="Pack folder (default: built in)."
-)
-@click.option(
-    "--audio-out", type=click.Path(dir_okay=False), default=None, help="Render to a WAV file instead."
-)
+@click.option("--sound-pack", type=str, default=None, help="Pack folder (default: built in).")
+@click.option("--audio-out", type=str, default=None, help="Render to a WAV file instead.")
 @click.option("--no-speak", is_flag=True, help="Play the cues without their spoken names.")
 @click.option("--audio-device", default=None, help="Output device name or index.")
 def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
@@ -438,11 +608,20 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
 
     Example: fer-audio sounds preview --audio-out cues.wav
     """
+    _check_outputs(("--audio-out", audio_out, WAV))
+    if audio_out and audio_device:
+        _conflict(
+            f"--audio-out {audio_out}", f"--audio-device {audio_device}", "the cues go to the file; drop one"
+        )
+    _check_sound_pack(sound_pack)
     from fer_audio.sounds_cli import run_preview
 
     speaker = _make_speaker(None, 170, 1.0, not no_speak)
     cuer = _make_cuer("tone", sound_pack, speaker, 1.0)
-    run_preview(cuer, _open_output(audio_out, False, audio_device), say=click.echo)
+    output = _open_output(
+        audio_out, False, audio_device, "use --audio-out FILE.wav to write the cues to a file"
+    )
+    run_preview(cuer, output, say=click.echo)
 
 
 @sounds.command("check")
@@ -462,13 +641,33 @@ def sounds_check(folder):
 
 
 @sounds.command("build")
-@click.argument("folder", type=click.Path(file_okay=False))
-def sounds_build(folder):
+@click.argument("folder", type=click.Path())
+@click.option("--force", is_flag=True, help="Overwrite the sounds of a pack already in FOLDER.")
+def sounds_build(folder, force):
     """Write the built-in default pack to FOLDER, as a starting point for your own.
 
     Example: fer-audio sounds build ~/my-sounds
     """
-    from fer_audio.soundpack import SoundPack, write_pack
+    from fer_audio.soundpack import MANIFEST, SoundPack, write_pack
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        _fail(f"sounds build {folder}: that is a file; give a folder name")
+    held = (
+        sorted(n for n in os.listdir(folder) if n == MANIFEST or n.endswith(".wav"))
+        if os.path.isdir(folder)
+        else []
+    )
+    if held and not force:
+        _fail(
+            f"sounds build {folder}: the folder already holds {', '.join(held[:3])}"
+            f"{' ...' if len(held) > 3 else ''}; choose a new folder, or add --force to overwrite them"
+        )
+    parent = os.path.dirname(os.path.abspath(folder))
+    if not os.path.isdir(parent):
+        _fail(
+            f"sounds build {folder}: the folder {parent} does not exist; "
+            "create it first or choose another place"
+        )
 
     write_pack(
         SoundPack.default(), folder, "fer-audio's built-in earcons, synthesised by fer_audio/earcons.py"

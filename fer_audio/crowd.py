@@ -111,6 +111,19 @@ def load_votes(path: str | Path) -> VoteTable:
     return table
 
 
+def check_vote_file(path: str | Path) -> str:
+    """'paths' or 'ferplus' from the header alone; DatasetError if it is not a vote file."""
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: no such vote file; pass ferplus-votes.csv or FER+'s fer2013new.csv")
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{p}: unreadable vote file ({exc})") from exc
+    return _kind(header, p)
+
+
 def _kind(header: list[str], path: Path) -> str:
     missing = [name for name in _FERPLUS_NAMES if name not in header]
     if "path" in header and not missing:

@@ -93,29 +93,42 @@ class Dataset:
         return self.splits[usage]
 
 
+LAYOUT = (
+    f"class folders named {', '.join(EMOTIONS)} (optionally inside train/ and test/), a .tar.gz "
+    "of them, or the challenge CSV (emotion,pixels,Usage; .csv or .csv.gz)"
+)
+
+
+def check_data_path(path: str | os.PathLike[str]) -> Path:
+    """The path if it can be FER-style data by its name and kind; DatasetError otherwise. Cheap:
+    nothing is read, so a command can check it before loading anything heavy."""
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"{p}: no such file or folder; give {LAYOUT}")
+    if not p.is_dir() and not p.name.lower().endswith((".csv", ".csv.gz", ".tar", ".tar.gz", ".tgz")):
+        raise DatasetError(f"{p}: not FER-style data; give {LAYOUT}")
+    return p
+
+
 def load_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Load a CSV, a tar archive or a folder of class folders. Raises DatasetError if unusable.
     Images come as fer_audio.preprocess.face_input makes them, the same as at run time."""
-    p = Path(path)
-    if not p.exists():
-        raise DatasetError(f"{p}: no such file or folder; pass the FER-2013 CSV or image folder")
+    p = check_data_path(path)
     name = p.name.lower()
     if p.is_dir():
         records = _folder_records(p)
     elif name.endswith((".csv", ".csv.gz")):
         records = _csv_records(p)
-    elif name.endswith((".tar", ".tar.gz", ".tgz")):
-        records = _tar_records(p)
     else:
-        raise DatasetError(f"{p}: not a .csv, .csv.gz, .tar.gz or folder of class folders")
-    return _collect(records)
+        records = _tar_records(p)
+    return _collect(records, p)
 
 
 # A record is (usage, label, image-or-None, where, problem-reason-or-None, match key).
 Record = tuple[str, int, "np.ndarray | None", str, "str | None", str]
 
 
-def _collect(records: Iterator[Record]) -> Dataset:
+def _collect(records: Iterator[Record], source: Path) -> Dataset:
     buckets: dict[str, tuple[list[np.ndarray], list[int], list[str], list[str]]] = {}
     problems: list[Problem] = []
     for usage, label, image, where, reason, key in records:
@@ -132,7 +145,8 @@ def _collect(records: Iterator[Record]) -> Dataset:
         for usage, (i, lab, s, k) in buckets.items()
     }
     if not splits:
-        raise DatasetError(f"no usable images found ({len(problems)} skipped)")
+        skipped = f" ({len(problems)} unreadable skipped)" if problems else ""
+        raise DatasetError(f"{source}: no labelled faces found{skipped}; expected {LAYOUT}")
     return Dataset(dict(sorted(splits.items(), key=lambda kv: USAGES.index(kv[0]))), problems)
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 import numpy as np
@@ -15,6 +13,7 @@ from fer_audio import crowd
 from fer_audio.classify import Classifier, ClassifierOptions, ModelError
 from fer_audio.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
 from fer_audio.evaluation import Scores
+from fer_audio.outputs import write_atomic
 
 
 def pick_split(splits: dict[str, FaceSet], usage: str | None) -> tuple[str, FaceSet]:
@@ -97,8 +96,5 @@ def run_evaluate(
     click.echo(scores.table())
     click.echo(f"{result['ms_per_face']:.3f} ms per face (batches of 64)")
     if json_out:
-        path = Path(json_out)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(json_out, json.dumps(result, indent=2))
     return 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+from fer_audio.outputs import temporary_name
 from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession, median_ms
 from fer_audio.smoothing import sensitivity as sensitivity_preset
 from fer_audio.sources import FrameSource, SourceError, SourceOptions
@@ -24,6 +27,8 @@ def run_live(
     record: str | None,
     show: bool,
     say: Callable[[str], None],
+    tell: Callable[[str], None],
+    warn: Callable[[str], None],
     recognizer_factory,
     speaker_factory,
     cuer_factory,
@@ -43,7 +48,7 @@ def run_live(
     cuer = cuer_factory(speaker_factory())
     output = output_factory()
     log = EventLog(events_log)
-    viewer = _Viewer(record, show, frames.fps) if (record or show) else None
+    viewer = _Viewer(record, show, frames.fps, tell, warn) if (record or show) else None
     session = LiveSession(
         frames,
         FrameProcessor(recognizer, tracker),
@@ -73,11 +78,11 @@ def run_live(
     session.state_cue("stop", "Stopped.")
     output.wait(timeout=3.0)
     output.close()
-    if summary is not None:
+    if summary is not None:  # printed with --quiet too: it is the closing summary
         log.write(summary.record())
-        say(summary.line())
+        tell(summary.line())
         if session.latencies:
-            say(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
+            tell(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
     log.close()
     return 130 if interrupted.is_set() else 0
 
@@ -119,12 +124,15 @@ def _start_keys(session: LiveSession, output, say):
 
 
 class _Viewer:
-    """--show (a preview window) and --record (a video file): both only when asked for."""
+    """--show (a preview window) and --record (a video file): both only when asked for. The video
+    is written under a temporary name and takes its own name when recording ends."""
 
-    def __init__(self, record: str | None, show: bool, fps: float) -> None:
+    def __init__(self, record: str | None, show: bool, fps: float, tell, warn) -> None:
         import cv2
 
         self.cv2, self.show, self.writer, self.fps, self.record = cv2, show, None, fps, record
+        self.tell, self.warn, self.frames = tell, warn, 0
+        self.partial = temporary_name(Path(record)) if record else None
 
     def frame(self, tracker):
         def draw(frame, events) -> None:
@@ -143,20 +151,35 @@ class _Viewer:
                     2,
                 )
             if self.record:
-                if self.writer is None:
-                    h, w = image.shape[:2]
-                    self.writer = cv2.VideoWriter(
-                        self.record, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h)
-                    )
-                self.writer.write(image)
+                self._write(image)
             if self.show:
                 cv2.imshow("fer-audio", image)
                 cv2.waitKey(1)
 
         return draw
 
+    def _write(self, image) -> None:
+        if self.writer is None:
+            h, w = image.shape[:2]
+            fourcc = self.cv2.VideoWriter_fourcc(*"mp4v")
+            self.writer = self.cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
+            if not self.writer.isOpened():
+                self.warn(f"--record {self.record}: OpenCV cannot write this video; nothing is recorded")
+                self.record = None
+                return
+        self.writer.write(image)
+        self.frames += 1
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.release()
+        if self.partial is not None and self.partial.exists():
+            if self.record and self.frames:
+                os.replace(self.partial, self.record)
+                self.tell(f"Recorded {self.frames} frames to {self.record}.")
+            else:
+                self.partial.unlink()
+        elif self.record and not self.frames:
+            self.warn(f"--record {self.record}: no frame came from the source; nothing is recorded")
         if self.show:
             self.cv2.destroyAllWindows()

@@ -18,6 +18,7 @@ import cv2
 
 from fer_audio.images import IMAGE_SUFFIXES, ImageError, read_photo
 from fer_audio.labels import EMOTIONS
+from fer_audio.outputs import write_atomic
 from fer_audio.recognize import Recognizer
 from fer_audio.types import FacePrediction
 
@@ -140,8 +141,15 @@ def narrate(
     face detector made from recognizer.options (OpenCV's cascade is not safe to share between
     threads), all sharing the recognizer's classifier; results still come in order, at most
     2 * workers images ahead."""
+    return narrate_items(collect_images(paths), recognizer, workers)
+
+
+def narrate_items(
+    items: Iterable[Path | ImageResult], recognizer: Recognizer, workers: int = 2
+) -> Iterator[ImageResult]:
+    """narrate() over the output of collect_images (for a caller that counts them first)."""
     if workers <= 1:
-        for item in collect_images(paths):
+        for item in items:
             yield item if isinstance(item, ImageResult) else read_and_analyze(item, recognizer)
         return
     local = threading.local()
@@ -156,7 +164,7 @@ def narrate(
     pool = ThreadPoolExecutor(workers, thread_name_prefix="narrate")
     pending: deque[Future[ImageResult]] = deque()
     try:
-        for item in collect_images(paths):
+        for item in items:
             pending.append(pool.submit(work, item))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
@@ -219,6 +227,4 @@ def write_report(path: Path, rows: list[dict]) -> None:
         writer.writeheader()
         writer.writerows(rows)
         text = buf.getvalue()
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)

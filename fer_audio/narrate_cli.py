@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from fer_audio.cues import stereo
-from fer_audio.narrate import ImageResult, Summary, display_name, narrate, report_rows, write_report
+from fer_audio.images import IMAGE_SUFFIXES
+from fer_audio.narrate import (
+    ImageResult,
+    Summary,
+    collect_images,
+    display_name,
+    narrate_items,
+    report_rows,
+    write_report,
+)
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines on a terminal
 
 
-def _progress(done: int, last: str) -> None:
-    click.echo(f"\r\033[K{done} done, last {last[-60:]}", err=True, nl=False)
+class Progress:
+    """A plain line now and then ("40 of 200 images, 20%") on a terminal's stderr, which a screen
+    reader reads as it comes: no carriage returns, no escape codes; nothing when not a terminal."""
+
+    def __init__(
+        self,
+        total: int,
+        enabled: bool,
+        clock: Callable[[], float] = time.monotonic,
+        emit: Callable[[str], None] = lambda line: click.echo(line, err=True),
+    ) -> None:
+        self.total, self.enabled, self.clock, self.emit = total, enabled and total > 1, clock, emit
+        self.last = clock()
+
+    def update(self, done: int) -> None:
+        if not self.enabled or done >= self.total or self.clock() - self.last < PROGRESS_EVERY:
+            return
+        self.last = self.clock()
+        self.emit(f"{done} of {self.total} images, {done / self.total:.0%}")
 
 
 def run_narrate(
@@ -29,22 +58,27 @@ def run_narrate(
     device: str | None,
     fail: Callable[[str, int], None],
 ) -> int:
+    items = list(collect_images(paths))
+    total = sum(1 for item in items if not isinstance(item, ImageResult))
+    if total == 0:
+        for item in items:
+            click.echo(f"skipped {display_name(item.path)}: {item.error}", err=True)
+        shown = " ".join(display_name(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        fail(f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}", 1)
     recognizer = recognizer_factory()
     output, speaker = None, None
     if audio_out or speak is not False:
         speaker = speaker_factory()
         if speaker is not None:
             output = _open_audio(audio_out, device, explicit=bool(speak) or bool(audio_out), fail=fail)
-    show_progress = not quiet and sys.stderr.isatty()
-    summary, rows = Summary(), []
-    for i, result in enumerate(narrate(paths, recognizer, workers=jobs), start=1):
+    progress = Progress(total, not quiet and sys.stderr.isatty())
+    summary, rows, done = Summary(), [], 0
+    for result in narrate_items(items, recognizer, workers=jobs):
         summary.add(result)
         rows += report_rows(result)
-        _tell(result, output, speaker, show_progress)
-        if show_progress:  # stays on screen while the next image is worked on
-            _progress(i, display_name(result.path))
-    if show_progress:
-        click.echo("\r\033[K", err=True, nl=False)
+        _tell(result, output, speaker)
+        done += result.error is None
+        progress.update(done)
     click.echo(summary.sentence())
     if report:
         write_report(Path(report), rows)
@@ -55,9 +89,7 @@ def run_narrate(
     return 0 if summary.images > 0 else 1
 
 
-def _tell(result: ImageResult, output, speaker, progress: bool) -> None:
-    if progress:
-        click.echo("\r\033[K", err=True, nl=False)
+def _tell(result: ImageResult, output, speaker) -> None:
     if result.error:
         click.echo(f"skipped {display_name(result.path)}: {result.error}", err=True)
         return
@@ -76,5 +108,5 @@ def _open_audio(audio_out: str | None, device: str | None, explicit: bool, fail)
         return open_output(None, False, device)
     except AudioDeviceError as exc:
         if explicit:
-            fail(str(exc), 2)
+            fail(f"{exc}; use --audio-out FILE.wav to write the narration to a file, or --no-speak", 2)
         return None  # --speak was not asked for: narrate as text only

@@ -85,6 +85,10 @@ class EventLog:
             self._fh.close()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def event_record(e: EmotionEvent) -> dict:
     d = asdict(e)
     d["t"], d["confidence"], d["x"] = round(e.t, 4), round(e.confidence, 4), round(e.x, 4)
@@ -102,8 +106,8 @@ class Summary:
 
     def line(self) -> str:
         return (
-            f"Stopped: {self.frames} frames in {self.seconds:.1f} s, "
-            f"{self.fps:.1f} frames per second processed, {self.events} events."
+            f"Summary: {_count(self.frames, 'frame')} in {self.seconds:.1f} s, "
+            f"{self.fps:.1f} frames per second processed, {_count(self.events, 'event')}."
         )
 
     def record(self) -> dict:

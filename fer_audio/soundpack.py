@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.earcons import CUE_NAMES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
+from fer_audio.outputs import write_atomic
 from fer_audio.wavio import read_wav, resample, write_wav
 
 MANIFEST = "manifest.json"
@@ -93,6 +94,4 @@ def write_pack(pack: SoundPack, folder: str | os.PathLike[str], description: str
         "sample_rate": SAMPLE_RATE,
         "cues": {cue: f"{cue}.wav" for cue in pack.cues},
     }
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, root / MANIFEST)
+    write_atomic(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")

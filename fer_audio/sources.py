@@ -17,6 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_audio.native import quiet_native_stderr
+
 
 class SourceError(RuntimeError):
     """The source cannot be opened at all."""
@@ -52,7 +54,8 @@ def _open(source: str) -> cv2.VideoCapture:
     level = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)  # our own one-line message says what failed
     try:
-        cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
+        with quiet_native_stderr():  # FFmpeg writes its own lines for a stream it cannot reach
+            cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
     finally:
         logging.setLogLevel(level)
     if not cap.isOpened():
@@ -61,9 +64,15 @@ def _open(source: str) -> cv2.VideoCapture:
             raise SourceError(
                 f"camera {source} could not be opened; check that it is connected, or pass --source VIDEO"
             )
-        if "://" not in source and not Path(source).exists():
+        if "://" in source:
+            raise SourceError(
+                f"{source}: the stream could not be reached or opened; check the address and the network"
+            )
+        if not Path(source).exists():
             raise SourceError(f"{source}: no such file; pass a camera index, a video file or a stream URL")
-        raise SourceError(f"{source}: OpenCV cannot open it as a video; try another format or --source 0")
+        if Path(source).is_dir():
+            raise SourceError(f"{source}: that is a folder; pass a camera index, a video file or a stream")
+        raise SourceError(f"{source}: not a video or image OpenCV can read; convert it (e.g. to .mp4) first")
     return cap
 
 

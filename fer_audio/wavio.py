@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_audio.outputs import atomic_path
+
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """(samples (n, channels) float32 in -1..1, sample rate). Raises ValueError with a reason."""
@@ -38,13 +40,11 @@ def write_wav(path: str | os.PathLike[str], samples: np.ndarray, rate: int) -> N
     x = np.asarray(samples, np.float32)
     x = x[:, None] if x.ndim == 1 else x
     pcm = (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    tmp = p.with_name(f".{p.name}.tmp")
-    with wave.open(str(tmp), "wb") as w:
+    with atomic_path(p) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(x.shape[1])
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
-    os.replace(tmp, p)
 
 
 def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -60,4 +60,4 @@ def test_train_without_data_is_a_usage_error(tmp_path):
         text=True,
         cwd=ROOT,
     )
-    assert r.returncode == 2 and "does not exist" in r.stderr
+    assert r.returncode == 2 and "no such file or folder" in r.stderr

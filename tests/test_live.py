@@ -58,7 +58,7 @@ def test_end_to_end_on_the_video_writes_events_and_audio(video, tmp_path):
     for e in events:
         assert {"t", "kind", "face", "emotion", "confidence", "x"} <= set(e)
         assert 0 <= e["x"] <= 1 and 0 <= e["t"] <= 5.0
-    assert "Stopped: " in r.stdout
+    assert "Summary: " in r.stdout
     audio, rate = read_wav(wav)
     assert rate == 44100 and audio.shape[1] == 2 and np.abs(audio).max() > 0.1
 

@@ -158,6 +158,44 @@ def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, t
     assert not (run / "checkpoint.keras").exists()
 
 
+def test_train_through_the_cli_shows_no_third_party_logs_and_resume_checks_the_data(fer_csv, tmp_path):
+    """Ctrl-C after the first epoch, then the data change: --resume stops with one line that says
+    what changed. TensorFlow's and absl's own lines never reach the terminal."""
+    import gzip
+    import signal
+    import time
+
+    data = tmp_path / "fer.csv.gz"
+    data.write_bytes(fer_csv.read_bytes())
+    run = tmp_path / "run"
+    args = ["--data", data, "--out", run, "--epochs", "3", "--limit", "64", "--batch-size", "32"]
+    cmd = [sys.executable, "-m", "fer_audio", "train", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines, deadline = [], time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if line.startswith("epoch 1/3") or not line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "training stopped; continue it with --resume"
+    printed = "".join(lines) + out
+    assert "I0000" not in printed and "absl" not in printed and "WARNING" not in printed
+    assert json.loads((run / "state.json").read_text())["epoch"] >= 1
+    rows = gzip.decompress(data.read_bytes()).decode().splitlines()
+    data.write_bytes(gzip.compress("\n".join(rows[:-60]).encode() + b"\n"))  # 60 faces fewer
+    r = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("fer-audio: --resume: the data differ from the run's split.json (")
+    assert r.stderr.strip().endswith(
+        "resume with the same --data and --votes, or start a new run with another --out"
+    )
+    assert "Traceback" not in r.stderr
+
+
 def test_a_run_is_not_overwritten_without_resume(fer_csv, full_run):
     with pytest.raises(FileExistsError, match="--resume"):
         fit(_config(fer_csv, full_run), log=lambda m: None)

@@ -32,7 +32,7 @@ def run_train(
             if members > 1:
                 _log(f"member {Path(member.out).name}: seed {member.seed}")
             # with --resume, a member not started yet starts; a finished one is left as it is
-            started = (Path(member.out) / "checkpoint.keras").exists()
+            started = (Path(member.out) / "state.json").exists()
             fit(member, resume=resume and started, log=_log)
         run = Path(config.out)
     except KeyboardInterrupt:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import Scores
 from fer_audio.labels import EMOTIONS
+from fer_audio.outputs import write_atomic
 from training.export import QUANTIZATIONS, average, to_tflite, with_flip_average
 from training.train import Log, TrainConfig, prepare_data
 
@@ -89,9 +89,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
     for name, quantization, flip in VARIANTS:
         exported = with_flip_average(model) if flip else model
         blob = to_tflite(exported, quantization)
-        tmp = out / f".{name}.tmp"
-        tmp.write_bytes(blob)
-        os.replace(tmp, out / name)
+        write_atomic(out / name, blob)
         classifier = Classifier(ClassifierOptions(model=str(out / name)))
         entry: dict = {"bytes": len(blob), "quantization": quantization, "flip_average": flip}
         for split in ("val", "test"):
@@ -99,7 +97,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
         entry["ms_per_face"] = _time_per_face(classifier, splits["test"].images.astype(np.float32))
         metrics["models"][name] = entry
         log(f"{name}: {_summary(entry)}, {entry['ms_per_face']:.3f} ms/face, {len(blob) / 1e6:.2f} MB")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
     plot_curves([m / "history.csv" for m in members], out / "curves.png")
     best = metrics["models"]["model.tflite"]["test"]
     crowd_majority = "crowd" in best

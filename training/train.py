@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,8 @@ import numpy as np
 from fer_audio import crowd
 from fer_audio.datasets import Dataset, DatasetError, FaceSet, load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
+from fer_audio.outputs import atomic_path
+from fer_audio.outputs import write_atomic as _write_atomic
 from training.augment import Augment, AugmentOptions
 from training.model import ModelOptions, build_model
 from training.split import make_splits
@@ -96,16 +97,9 @@ def member_configs(config: TrainConfig, members: int) -> list[TrainConfig]:
     ]
 
 
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
 def _save_keras_atomic(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -307,7 +301,9 @@ def fit(config: TrainConfig, resume: bool = False, log: Log = print) -> Path:
 
 def _check_same_split(path: Path, now: dict[str, list[str]]) -> None:
     """--resume must see the data it started with: same images in the same splits."""
-    before = json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return  # a run brought back without its split.json: nothing to compare with
+    before = json.loads(path.read_text())
     changed = [name for name in ("fit", "val", "test") if before.get(name) != now.get(name)]
     if changed:
         counts = ", ".join(f"{n}: {len(before.get(n, []))} -> {len(now.get(n, []))}" for n in changed)

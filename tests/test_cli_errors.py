@@ -1,0 +1,265 @@
+"""Every mistake a user can make gets one clear line before any work starts, exit 2, no traceback,
+and nothing left behind; output a screen reader reads cleanly. Each case runs the real CLI."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from fer_audio.classify import default_model_path
+
+HEAVY_CHECK = """
+import sys, runpy
+sys.argv = ["fer-audio", *sys.argv[1:]]
+try:
+    runpy.run_module("fer_audio", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print("HEAVY:" + ",".join(m for m in ("tensorflow", "keras") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+def cli(*args, cwd=None, extra_env=None, heavy_check=False):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    prefix = ["-c", HEAVY_CHECK] if heavy_check else ["-m", "fer_audio"]
+    return subprocess.run(
+        [sys.executable, *prefix, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=180,
+    )
+
+
+def one_line_error(r, expected: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and "Exception" not in r.stderr
+    assert r.stderr.strip() == f"fer-audio: {expected}", r.stderr
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+@pytest.fixture
+def photo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photo")
+    cv2.imwrite(str(folder / "a.png"), np.full((64, 64), 100, np.uint8))
+    return folder / "a.png"
+
+
+def _commands(photo, fer_csv):
+    """(command words, output option, a good suffix) for every output file option of every command."""
+    return [
+        (["live", "--no-audio"], "--events-log", ".jsonl"),
+        (["live", "--no-audio"], "--record", ".mp4"),
+        (["live"], "--audio-out", ".wav"),
+        (["narrate", photo, "--no-speak"], "--report", ".csv"),
+        (["narrate", photo], "--audio-out", ".wav"),
+        (["evaluate", "--data", fer_csv], "--json", ".json"),
+        (["sounds", "preview"], "--audio-out", ".wav"),
+    ]
+
+
+SUFFIXES = {
+    "--events-log": ".jsonl, .json, .log or .txt",
+    "--record": ".mp4 or .avi",
+    "--audio-out": ".wav",
+    "--report": ".csv or .json",
+    "--json": ".json",
+}
+
+
+@pytest.mark.shared
+def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv):
+    """Table: each command's output options, each with a missing folder, an existing folder and
+    a wrong name. Before this, several failed only after all the work, with a traceback."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "adir").mkdir()
+    for words, option, suffix in _commands(photo, fer_csv):
+        before = _files(work)
+        cases = {
+            f"nosuchdir/x{suffix}": "the folder nosuchdir does not exist; "
+            "create it first or choose another place",
+            "adir": f"that is a folder; give a file name, such as adir/output{suffix}",
+            "x.bin": f"the name must end in {SUFFIXES[option]}",
+        }
+        for value, why in cases.items():
+            r = cli(*words, option, value, cwd=work)
+            one_line_error(r, f"{option} {value}: {why}")
+        assert _files(work) == before, (words, option)  # nothing written, not even a temp file
+
+
+def test_conflicting_options_are_named(tmp_path, photo):
+    r = cli("live", "--no-audio", "--audio-out", "both.wav", cwd=tmp_path)
+    one_line_error(
+        r,
+        "--no-audio and --audio-out both.wav cannot be used together: one writes the sound to a file, "
+        "the other makes none; drop one",
+    )
+    r = cli("narrate", photo, "--no-speak", "--audio-out", "n.wav", cwd=tmp_path)
+    one_line_error(
+        r,
+        "--no-speak and --audio-out n.wav cannot be used together: --audio-out writes the spoken "
+        "narration to a file instead; drop one",
+    )
+    assert _files(tmp_path) == []
+
+
+def test_sounds_build_does_not_overwrite_a_pack_without_force(tmp_path):
+    pack = tmp_path / "my-sounds"
+    assert cli("sounds", "build", pack).returncode == 0
+    edited = pack / "happy.wav"
+    edited.write_bytes(b"my own edit")
+    r = cli("sounds", "build", pack)
+    one_line_error(
+        r,
+        f"sounds build {pack}: the folder already holds angry.wav, camera_lost.wav, disgust.wav ...; "
+        "choose a new folder, or add --force to overwrite them",
+    )
+    assert edited.read_bytes() == b"my own edit"
+    assert cli("sounds", "build", pack, "--force").returncode == 0
+    assert edited.read_bytes() != b"my own edit"
+
+
+def test_show_without_a_display_is_refused_before_opening_anything(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "live", "--show", "--no-audio", "--source", "57"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    one_line_error(
+        r,
+        "--show: there is no display here (DISPLAY is not set); leave --show out, or save the video "
+        "with --record FILE.mp4",
+    )
+
+
+def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(os.urandom(100))
+    r = cli("train", "--data", garbage, "--out", tmp_path / "run", heavy_check=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"fer-audio: --data {garbage}: not FER-style data; give class folders")
+    assert r.stdout.strip() == "HEAVY:"  # rejected before TensorFlow loads (which took 7-18 s)
+    assert not (tmp_path / "run").exists()
+    r = cli("train", "--data", garbage.parent, "--out", tmp_path / "run", "--resume", heavy_check=True)
+    assert (
+        r.stderr.strip()
+        == f"fer-audio: --out {tmp_path / 'run'}: no run to resume there; start without --resume"
+    )
+    assert r.stdout.strip() == "HEAVY:"
+
+
+@pytest.mark.shared
+def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, video):
+    r = cli("live", "--sound-pack", "nosuchpack", "--no-audio", cwd=tmp_path)
+    one_line_error(
+        r,
+        "--sound-pack nosuchpack: no such folder; give a sound pack folder (see sounds/README.md) or "
+        "leave the option out for the built-in sounds",
+    )
+    r = cli("live", "--source", tmp_path, "--no-audio")
+    one_line_error(
+        r,
+        f"--source {tmp_path}: that is a folder; live reads a camera index, a video file or a stream URL "
+        f"(for a folder of photos: fer-audio narrate {tmp_path})",
+    )
+    r = cli("live", "--source", "http://127.0.0.1:9/stream.mjpg", "--no-audio")
+    one_line_error(
+        r,
+        "http://127.0.0.1:9/stream.mjpg: the stream could not be reached or opened; "
+        "check the address and the network",
+    )
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(photo, album / "party.png")
+    r = cli("evaluate", "--data", album)
+    one_line_error(
+        r,
+        f"{album}: no labelled faces found; expected class folders named angry, disgust, fear, happy, sad, "
+        "surprise, neutral (optionally inside train/ and test/), a .tar.gz of them, or the challenge CSV "
+        "(emotion,pixels,Usage; .csv or .csv.gz)",
+    )
+    empty = tmp_path / "notes"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no pictures here")
+    r = cli("narrate", empty, "--no-speak")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        f"fer-audio: no image files in {empty}: looked for names ending in "
+        ".jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp"
+    )
+
+
+def test_no_sound_device_wording_fits_each_command(photo):
+    r = cli("sounds", "preview", "--no-speak", "--audio-device", "no such device")
+    one_line_error(
+        r,
+        "there is no audio output device no such device (fer-audio devices lists them); "
+        "use --audio-out FILE.wav to write the cues to a file",
+    )
+    r = cli("narrate", photo, "--speak", "--audio-device", "no such device")
+    assert r.returncode == 2 and "--no-audio" not in r.stderr
+    assert r.stderr.strip().endswith(
+        "use --audio-out FILE.wav to write the narration to a file, or --no-speak"
+    ), r.stderr
+
+
+@pytest.mark.shared
+def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
+    """--quiet keeps the closing summary; 'Stopped.' is not said twice; a still image is one
+    frame; a model of one's own is noted once."""
+    r = cli("live", "--source", photo, "--no-audio", "--quiet")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Summary: 1 frame in ")
+    mine = tmp_path / "my.tflite"
+    shutil.copy(default_model_path(), mine)
+    r = cli("live", "--source", photo, "--no-audio", "--model", mine)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("Stopped") == 1 and "Summary: 1 frame in" in r.stdout
+    assert r.stderr.count(f"--model {mine}: the smoother reads it with the shipped model's calibration") == 1
+
+
+@pytest.mark.shared
+def test_record_saves_under_its_own_name_only_when_done(video, tmp_path):
+    out = tmp_path / "rec.mp4"
+    r = cli("live", "--source", video, "--no-realtime", "--no-audio", "--max-seconds", "1", "--record", out)
+    assert r.returncode == 0, r.stderr
+    assert _files(tmp_path) == ["rec.mp4"]  # no temporary file left beside it
+    cap = cv2.VideoCapture(str(out))
+    assert cap.isOpened() and cap.read()[0]
+    cap.release()
+
+
+def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo):
+    from fer_audio.narrate_cli import PROGRESS_EVERY, Progress
+
+    now, lines = [0.0], []
+    progress = Progress(200, enabled=True, clock=lambda: now[0], emit=lines.append)
+    for done in range(1, 201):
+        now[0] += PROGRESS_EVERY / 20  # 20 images per progress interval
+        progress.update(done)
+    Progress(200, enabled=False, clock=lambda: 1e9, emit=lines.append).update(100)
+    assert lines[0] == "20 of 200 images, 10%"
+    assert len(lines) == 9  # every 5 s, never the last one (the summary says it)
+    assert all("\r" not in m and "\x1b" not in m for m in lines)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(3):
+        shutil.copy(photo, folder / f"p{i}.png")
+    r = cli("narrate", folder, "--no-speak")  # stderr is a pipe here, not a terminal
+    assert r.returncode == 0 and r.stderr == ""

@@ -64,7 +64,29 @@ def _check_model(model: str | None) -> None:
         _fail(f"--model {model}: no such file; give a .tflite model, or leave the option out")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """Click's usage errors (a bad value, an unknown option) as one line like every other error,
+    instead of its three-line usage block."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "fer-audio")
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # plain `fer-audio`: the help, as asked
+            click.echo(exc.format_message())
+            sys.exit(0)
+        except click.UsageError as exc:
+            where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+            _fail(f"{exc.format_message().rstrip('.')}{where}", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("stopped", 130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fer-audio")
 def main() -> None:
     """Hear the facial expressions of the person you are talking to.
@@ -625,7 +647,7 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
 
 
 @sounds.command("check")
-@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("folder", type=str)
 def sounds_check(folder):
     """Validate a sound pack folder.
 
@@ -633,6 +655,9 @@ def sounds_check(folder):
     """
     from fer_audio.soundpack import SoundPackError, load_pack
 
+    if not os.path.isdir(folder):
+        why = "that is a file" if os.path.exists(folder) else "no such folder"
+        _fail(f"sounds check {folder}: {why}; give the folder that holds the pack's manifest.json")
     try:
         pack = load_pack(folder)
     except SoundPackError as exc:

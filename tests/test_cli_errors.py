@@ -263,3 +263,17 @@ def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo
         shutil.copy(photo, folder / f"p{i}.png")
     r = cli("narrate", folder, "--no-speak")  # stderr is a pipe here, not a terminal
     assert r.returncode == 0 and r.stderr == ""
+
+
+def test_clicks_own_usage_errors_are_one_line_too():
+    one_line_error(
+        cli("live", "--min-face", "5"),
+        "Invalid value for '--min-face': 5 is not in the range 12<=x<=4096; see 'fer-audio live --help'",
+    )
+    one_line_error(cli("live", "--bogus"), "No such option '--bogus'; see 'fer-audio live --help'")
+    one_line_error(
+        cli("sounds", "check", "/nonexistent"),
+        "sounds check /nonexistent: no such folder; give the folder that holds the pack's manifest.json",
+    )
+    r = cli()
+    assert r.returncode == 0 and r.stdout.startswith("Usage: ")

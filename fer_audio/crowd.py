@@ -16,8 +16,10 @@ fer_audio.labels, then contempt (no class here), unknown, not a face. No TensorF
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -92,8 +94,10 @@ class MatchReport:
 # ------------------------------------------------------------------------------------- reading
 
 
-def load_votes(path: str | Path) -> VoteTable:
-    """Read either vote file form. Raises DatasetError if the file cannot be used at all."""
+@contextlib.contextmanager
+def _vote_file(path: str | Path) -> Iterator[tuple[str, list[str], Iterator]]:
+    """(kind, header, a csv reader past the header) of a vote file; DatasetError if it is missing,
+    unreadable or not a vote file."""
     p = Path(path)
     if not p.is_file():
         raise DatasetError(f"{p}: no such vote file; pass ferplus-votes.csv or FER+'s fer2013new.csv")
@@ -101,27 +105,25 @@ def load_votes(path: str | Path) -> VoteTable:
         with p.open(newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
             header = [h.strip() for h in next(reader, [])]
-            kind = _kind(header, p)
-            table = VoteTable(str(p), kind)
-            columns = [header.index(name) for name in _FERPLUS_NAMES]
-            for index, row in enumerate(reader):
-                _read_row(table, header, columns, index, row, reader.line_num)
+            yield _kind(header, p), header, reader
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{p}: unreadable vote file ({exc})") from exc
+
+
+def load_votes(path: str | Path) -> VoteTable:
+    """Read either vote file form. Raises DatasetError if the file cannot be used at all."""
+    with _vote_file(path) as (kind, header, reader):
+        table = VoteTable(str(path), kind)
+        columns = [header.index(name) for name in _FERPLUS_NAMES]
+        for index, row in enumerate(reader):
+            _read_row(table, header, columns, index, row, reader.line_num)
     return table
 
 
 def check_vote_file(path: str | Path) -> str:
     """'paths' or 'ferplus' from the header alone; DatasetError if it is not a vote file."""
-    p = Path(path)
-    if not p.is_file():
-        raise DatasetError(f"{p}: no such vote file; pass ferplus-votes.csv or FER+'s fer2013new.csv")
-    try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            header = [h.strip() for h in next(csv.reader(fh), [])]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{p}: unreadable vote file ({exc})") from exc
-    return _kind(header, p)
+    with _vote_file(path) as (kind, _, _):
+        return kind
 
 
 def _kind(header: list[str], path: Path) -> str:

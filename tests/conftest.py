@@ -81,6 +81,20 @@ def training_faces(fer_crops) -> np.ndarray:
     return np.concatenate([np.stack(v) for v in fer_crops["train"].values()]).astype(np.float32)
 
 
+@pytest.fixture(scope="session")
+def crowd_faces(fer_tar, ferplus_votes) -> dict[str, np.ndarray]:
+    """{class name: (n, 48, 48) uint8, the first 40 PublicTest faces whose FER+ crowd majority is
+    that emotion} (fewer for disgust, which the crowd names for 31 faces)."""
+    from fer_audio.crowd import attach_votes, load_votes, majority_labels
+    from fer_audio.datasets import load_dataset
+    from fer_audio.labels import EMOTIONS
+
+    data, _ = attach_votes(load_dataset(fer_tar), load_votes(ferplus_votes))
+    test = data.splits["PublicTest"]
+    majority, _ = majority_labels(test.votes)
+    return {name: test.images[majority == i][:40] for i, name in enumerate(EMOTIONS)}
+
+
 def pad_face(
     face: np.ndarray, side: int = 160, canvas: tuple[int, int] = (300, 400), at: int = 120
 ) -> np.ndarray:

@@ -10,12 +10,14 @@ from conftest import ROOT
 RUNTIME_CHECK = """
 import sys, runpy
 sys.argv = ["fer-audio", *sys.argv[1:]]
+code = 0
 try:
     runpy.run_module("fer_audio", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
 heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training") if m in sys.modules)
 print("HEAVY:" + ",".join(heavy))
+sys.exit(code)
 """
 
 

@@ -12,22 +12,12 @@ import pytest
 
 from conftest import ROOT
 from fer_audio.classify import default_model_path
-
-HEAVY_CHECK = """
-import sys, runpy
-sys.argv = ["fer-audio", *sys.argv[1:]]
-try:
-    runpy.run_module("fer_audio", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code
-print("HEAVY:" + ",".join(m for m in ("tensorflow", "keras") if m in sys.modules))
-sys.exit(code)
-"""
+from test_cli import RUNTIME_CHECK
 
 
 def cli(*args, cwd=None, extra_env=None, heavy_check=False):
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
-    prefix = ["-c", HEAVY_CHECK] if heavy_check else ["-m", "fer_audio"]
+    prefix = ["-c", RUNTIME_CHECK] if heavy_check else ["-m", "fer_audio"]
     return subprocess.run(
         [sys.executable, *prefix, *map(str, args)],
         capture_output=True,

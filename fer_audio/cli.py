@@ -19,7 +19,6 @@ REPORT = (".csv", ".json")
 JSON = (".json",)
 EVENTS = (".jsonl", ".json", ".log", ".txt")
 VIDEO = (".mp4", ".avi")
-DATA = (".csv", ".csv.gz", ".tar", ".tar.gz", ".tgz")
 
 
 def _err(message: str) -> None:

@@ -145,16 +145,21 @@ def audio_options(f):
     return speech_options(f)
 
 
-def _make_speaker(voice: str | None, rate: int, volume: float, needed: bool):
-    """A Speaker, or None (with one warning) where no TTS engine works."""
+def _make_speaker(voice: str | None, rate: int, volume: float, needed: bool, fallback: str | None = None):
+    """A Speaker; None where speech is not needed. An unknown --voice is a usage error. Where no
+    TTS engine works: None with one warning that names `fallback`, or, without one, an error."""
     if not needed:
         return None
-    from fer_audio.speech import Speaker, SpeechOptions, SpeechUnavailable
+    from fer_audio.speech import Speaker, SpeechOptions, SpeechUnavailable, VoiceNotFound
 
     try:
         return Speaker(SpeechOptions(voice=voice, rate=rate, volume=volume))
+    except VoiceNotFound as exc:
+        _fail(f"--voice {voice}: {exc}")
     except SpeechUnavailable as exc:
-        _err(f"fer-audio: warning: {exc}; using earcons only")
+        if fallback is None:
+            _fail(str(exc))
+        _err(f"fer-audio: warning: {exc}; {fallback}")
         return None
 
 
@@ -360,7 +365,7 @@ def live(
         tell=click.echo,
         warn=lambda m: _err(f"fer-audio: {m}"),
         recognizer_factory=lambda: _recognizer(model, detector, min_face),
-        speaker_factory=lambda: _make_speaker(voice, rate, volume, cue != "tone"),
+        speaker_factory=lambda: _make_speaker(voice, rate, volume, cue != "tone", "using earcons only"),
         cuer_factory=lambda speaker: _make_cuer(cue, sound_pack, speaker, volume),
         output_factory=lambda: _open_output(
             audio_out,
@@ -435,7 +440,9 @@ def narrate(
             jobs=jobs,
             audio_out=audio_out,
             recognizer_factory=lambda: _recognizer(model, detector, min_face),
-            speaker_factory=lambda: _make_speaker(voice, rate, volume, True),
+            speaker_factory=lambda: _make_speaker(
+                voice, rate, volume, True, None if (audio_out or speak) else "narrating as text only"
+            ),
             device=audio_device,
             fail=_fail,
         )
@@ -637,7 +644,7 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
     _check_sound_pack(sound_pack)
     from fer_audio.sounds_cli import run_preview
 
-    speaker = _make_speaker(None, 170, 1.0, not no_speak)
+    speaker = _make_speaker(None, 170, 1.0, not no_speak, "playing the cues without their names")
     cuer = _make_cuer("tone", sound_pack, speaker, 1.0)
     output = _open_output(
         audio_out, False, audio_device, "use --audio-out FILE.wav to write the cues to a file"

@@ -65,12 +65,12 @@ def run_narrate(
             click.echo(f"skipped {display_name(item.path)}: {item.error}", err=True)
         shown = " ".join(display_name(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         fail(f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}", 1)
-    recognizer = recognizer_factory()
     output, speaker = None, None
-    if audio_out or speak is not False:
+    if audio_out or speak is not False:  # speech first: it is quick to check, the model is not
         speaker = speaker_factory()
         if speaker is not None:
             output = _open_audio(audio_out, device, explicit=bool(speak) or bool(audio_out), fail=fail)
+    recognizer = recognizer_factory()
     progress = Progress(total, not quiet and sys.stderr.isatty())
     summary, rows, done = Summary(), [], 0
     for result in narrate_items(items, recognizer, workers=jobs):

@@ -28,6 +28,10 @@ class SpeechUnavailable(RuntimeError):
     """No text-to-speech engine works here."""
 
 
+class VoiceNotFound(SpeechUnavailable):
+    """The engine works, but no voice matches the one asked for."""
+
+
 @dataclass(frozen=True)
 class SpeechOptions:
     voice: str | None = None  # engine voice id or a part of its name/language ("en", "english")
@@ -68,7 +72,9 @@ class Speaker:
             langs = " ".join(str(lang) for lang in (getattr(v, "languages", None) or []))
             if key in f"{v.id} {v.name} {langs}".lower():
                 return v.id
-        raise SpeechUnavailable(f"no voice matches {wanted!r}; try a language code such as 'en'")
+        raise VoiceNotFound(
+            "no voice matches it; try a language code such as 'en' (espeak-ng --voices lists them)"
+        )
 
     def render(self, text: str) -> np.ndarray:
         with self._lock:

@@ -267,3 +267,13 @@ def test_clicks_own_usage_errors_are_one_line_too():
     )
     r = cli()
     assert r.returncode == 0 and r.stdout.startswith("Usage: ")
+
+
+def test_an_unknown_voice_is_a_usage_error_not_a_missing_wav(tmp_path, photo):
+    """It used to warn 'using earcons only' and write no WAV, exit 0."""
+    r = cli("narrate", photo, "--audio-out", "n.wav", "--voice", "zzzz", cwd=tmp_path)
+    one_line_error(
+        r,
+        "--voice zzzz: no voice matches it; try a language code such as 'en' (espeak-ng --voices lists them)",
+    )
+    assert _files(tmp_path) == []

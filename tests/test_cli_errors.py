@@ -277,3 +277,15 @@ def test_an_unknown_voice_is_a_usage_error_not_a_missing_wav(tmp_path, photo):
         "--voice zzzz: no voice matches it; try a language code such as 'en' (espeak-ng --voices lists them)",
     )
     assert _files(tmp_path) == []
+
+
+def test_no_sound_device_at_all_is_said_in_plain_words():
+    """PortAudio says '(Error querying device -1)'; the user reads that there is no device."""
+    import sounddevice as sd
+
+    if any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+        pytest.skip("this machine has an audio output device")
+    r = cli("sounds", "preview", "--no-speak")
+    one_line_error(
+        r, "no audio output device was found; use --audio-out FILE.wav to write the cues to a file"
+    )

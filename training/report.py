@@ -151,7 +151,7 @@ def plot_curves(histories: list[Path], png: Path) -> None:
             own = [float(r["val_label_acc"]) for r in rows]
             ax2.plot(epochs, own, linestyle="--", label=f"validation{tag}, dataset's own labels")
     ax1.set(title="training loss", xlabel="epoch")
-    ax2.set(title="accuracy (selection: the crowd's majority when trained on votes)", xlabel="epoch")
+    ax2.set(title="accuracy", xlabel="epoch")
     ax1.legend()
     ax2.legend()
     fig.tight_layout()

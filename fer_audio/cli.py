@@ -389,7 +389,7 @@ def live(
     help="Speak each sentence (default: when an audio device exists and no --audio-out).",
 )
 @click.option("--report", type=str, default=None, help="Write a .csv or .json report.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),

@@ -73,11 +73,11 @@ def run_narrate(
     recognizer = recognizer_factory()
     progress = Progress(total, not quiet and sys.stderr.isatty())
     summary, rows, done = Summary(), [], 0
-    for result in narrate_items(items, recognizer, workers=jobs):
+    for item, result in zip(items, narrate_items(items, recognizer, workers=jobs), strict=True):
         summary.add(result)
         rows += report_rows(result)
         _tell(result, output, speaker)
-        done += result.error is None
+        done += not isinstance(item, ImageResult)  # an image file, read or skipped
         progress.update(done)
     click.echo(summary.sentence())
     if report:

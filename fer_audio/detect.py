@@ -39,9 +39,9 @@ class DetectorOptions:
     # cheap in that small region, and the finer sizes keep the box, and so the crop, steady
     min_score: float = 0.0  # Haar: drop detections whose cascade level weight is not above this
     equalize: bool = False  # Haar: equalise the histogram first. Off: the cascade normalises each
-    # window's contrast itself, and with the "default" cascade equalising cost recall (49 against
-    # 79 faces in 200 photos of blurred faces) and added false faces (13 against 3 of the shared
-    # video's 115 frames)
+    # window's contrast itself, and with the "default" cascade equalising added false faces (13
+    # against 3 of the shared video's 115 frames); its cost in recall was measured only on the
+    # blurred photos of an earlier, faulty copy of the data, not on sharp ones
 
     @property
     def detail_side(self) -> int:

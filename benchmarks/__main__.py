@@ -28,7 +28,7 @@ from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
 from fer_audio import calibration, crowd
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.datasets import load_dataset
-from fer_audio.evaluation import Scores
+from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
 from fer_audio.smoothing import SENSITIVITY
 from training.split import stratified_split
@@ -86,16 +86,13 @@ def crowd_truth(faces):
 
 def _accuracy_line(name: str, probs: np.ndarray, faces) -> dict:
     """Agreement with the crowd's majority and accuracy on FER-2013's own labels, printed."""
-    predicted = probs.argmax(1)
-    majority, reason = crowd.majority_labels(faces.votes)
-    scored = majority >= 0
-    ours = Scores.of(majority[scored], predicted[scored])
-    labels = Scores.of(faces.labels, predicted)
+    result = scores_json(faces.labels, faces.votes, probs.argmax(1))
+    c = result["crowd"]
     say(
-        f"accuracy [{name}]: PublicTest agreement with the FER+ crowd's majority {ours.accuracy:.2%} "
-        f"on {ours.n} faces; FER-2013's own labels {labels.accuracy:.2%} on {labels.n}"
+        f"accuracy [{name}]: PublicTest agreement with the FER+ crowd's majority {c['accuracy']:.2%} "
+        f"on {c['n']} faces; FER-2013's own labels {result['accuracy']:.2%} on {result['n']}"
     )
-    return {"crowd": ours.to_json(excluded=crowd.excluded_counts(reason)), "labels": labels.to_json()}
+    return result
 
 
 def bench_accuracy() -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 from fer_audio import crowd
 from fer_audio.classify import Classifier, ClassifierOptions, ModelError
 from fer_audio.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
-from fer_audio.evaluation import Scores
+from fer_audio.evaluation import Scores, scores_json
 from fer_audio.outputs import write_atomic
 
 
@@ -36,26 +36,13 @@ def pick_split(splits: dict[str, FaceSet], usage: str | None) -> tuple[str, Face
     )
 
 
-def crowd_scores(faces: FaceSet, predicted: np.ndarray) -> tuple[Scores, dict[str, int]]:
-    """Agreement with the crowd's majority on the faces that have one, and how many were left
-    out, by reason."""
-    majority, reason = crowd.majority_labels(faces.votes)
-    scored = majority >= 0
-    return Scores.of(majority[scored], predicted[scored]), crowd.excluded_counts(reason)
-
-
 def score(classifier: Classifier, faces: FaceSet) -> dict:
     """Scores on the dataset's own labels (top level) and, where faces carry votes, against the
     crowd's majority ('crowd', with 'excluded' counts)."""
     started = time.perf_counter()
     probs = classifier.predict_batched(faces.images.astype(np.float32))
     ms = (time.perf_counter() - started) / max(len(faces), 1) * 1000.0
-    predicted = probs.argmax(axis=1)
-    result = Scores.of(faces.labels, predicted).to_json(ms_per_face=ms)
-    if faces.votes is not None:
-        scores, excluded = crowd_scores(faces, predicted)
-        result["crowd"] = {**scores.to_json(), "excluded": excluded}
-    return result
+    return scores_json(faces.labels, faces.votes, probs.argmax(axis=1), ms_per_face=ms)
 
 
 def _load(data: str, votes: str | None) -> Dataset:

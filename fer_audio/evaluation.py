@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_audio import crowd
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 
 
@@ -65,3 +66,21 @@ class Scores:
         for name, row in zip(EMOTIONS, self.confusion, strict=True):
             lines.append(f"{name:<10} " + " ".join(f"{v:>5d}" for v in row))
         return "\n".join(lines)
+
+
+def crowd_scores(votes: np.ndarray, predicted: np.ndarray) -> tuple[Scores, dict[str, int]]:
+    """Agreement of `predicted` (n,) with the crowd's majority of `votes` (n, 10) on the faces
+    that have one, and how many were left out, by reason."""
+    majority, reason = crowd.majority_labels(votes)
+    scored = majority >= 0
+    return Scores.of(majority[scored], np.asarray(predicted)[scored]), crowd.excluded_counts(reason)
+
+
+def scores_json(labels: np.ndarray, votes: np.ndarray | None, predicted: np.ndarray, **extra) -> dict:
+    """Scores on the dataset's own labels (top level, with `extra`) and, where there are votes,
+    agreement with the crowd's majority under 'crowd' (with its 'excluded' counts)."""
+    result = Scores.of(labels, predicted).to_json(**extra)
+    if votes is not None:
+        scores, excluded = crowd_scores(votes, predicted)
+        result["crowd"] = {**scores.to_json(), "excluded": excluded}
+    return result

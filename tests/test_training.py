@@ -168,7 +168,20 @@ def test_train_through_the_cli_shows_no_third_party_logs_and_resume_checks_the_d
     data = tmp_path / "fer.csv.gz"
     data.write_bytes(fer_csv.read_bytes())
     run = tmp_path / "run"
-    args = ["--data", data, "--out", run, "--epochs", "3", "--limit", "64", "--batch-size", "32"]
+    # 40 short epochs and no export: Ctrl-C lands while epochs are still being fitted
+    args = [
+        "--data",
+        data,
+        "--out",
+        run,
+        "--epochs",
+        "40",
+        "--limit",
+        "64",
+        "--batch-size",
+        "32",
+        "--no-export",
+    ]
     cmd = [sys.executable, "-m", "fer_audio", "train", *map(str, args)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -176,7 +189,7 @@ def test_train_through_the_cli_shows_no_third_party_logs_and_resume_checks_the_d
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         lines.append(line)
-        if line.startswith("epoch 1/3") or not line:
+        if line.startswith("epoch 1/40") or not line:
             break
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

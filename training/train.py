@@ -180,8 +180,8 @@ def epoch_arrays(part: FaceSet, config: TrainConfig, epoch: int) -> tuple[np.nda
     order = np.random.default_rng(config.seed + 1000 * (epoch + 1)).permutation(len(part))
     order = order[: max(1, len(order) // config.batch_size) * config.batch_size]
     y = targets(part, config)
-    w = class_weights(hard_labels(part, config), config.class_weight_power)
-    sw = w[hard_labels(part, config)].astype(np.float32)
+    hard = hard_labels(part, config)
+    sw = class_weights(hard, config.class_weight_power)[hard].astype(np.float32)
     return part.images[order, :, :, None].astype(np.float32), y[order], sw[order]
 
 

@@ -46,6 +46,12 @@ def _conflict(first: str, second: str, why: str) -> None:
     _fail(f"{first} and {second} cannot be used together: {why}")
 
 
+def _check_audio_target(audio_out: str | None, audio_device: str | None, why: str) -> None:
+    """--audio-out and --audio-device name two places for one sound: one line if both are given."""
+    if audio_out and audio_device:
+        _conflict(f"--audio-out {audio_out}", f"--audio-device {audio_device}", why)
+
+
 def _check_sound_pack(sound_pack: str | None) -> None:
     if sound_pack is None:
         return
@@ -207,12 +213,7 @@ def _check_live_options(
         )
     if no_audio and audio_device:
         _conflict("--no-audio", f"--audio-device {audio_device}", "--no-audio plays nothing; drop one")
-    if audio_out and audio_device:
-        _conflict(
-            f"--audio-out {audio_out}",
-            f"--audio-device {audio_device}",
-            "the sound goes to the file, not a device; drop one",
-        )
+    _check_audio_target(audio_out, audio_device, "the sound goes to the file, not a device; drop one")
     if show and not _has_display():
         _fail(
             "--show: there is no display here (DISPLAY is not set); leave --show out, "
@@ -422,12 +423,7 @@ def narrate(
             f"--audio-out {audio_out}",
             "--audio-out writes the spoken narration to a file instead; drop one",
         )
-    if audio_out and audio_device:
-        _conflict(
-            f"--audio-out {audio_out}",
-            f"--audio-device {audio_device}",
-            "the narration goes to the file; drop one",
-        )
+    _check_audio_target(audio_out, audio_device, "the narration goes to the file; drop one")
     _check_model(model)
     from fer_audio.narrate_cli import run_narrate
 
@@ -489,8 +485,10 @@ def evaluate(data, model, usage, votes, json_out):
     """
     _check_data_inputs(data, votes)
     _check_model(model)
-    if usage is not None and usage not in ("Training", "PublicTest", "PrivateTest"):
-        _fail(f"--usage {usage}: choose from Training, PublicTest, PrivateTest")
+    from fer_audio.datasets import USAGES
+
+    if usage is not None and usage not in USAGES:
+        _fail(f"--usage {usage}: choose from {', '.join(USAGES)}")
     _check_outputs(("--json", json_out, JSON))
     from fer_audio.evaluate_cli import run_evaluate
 
@@ -642,10 +640,7 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
     Example: fer-audio sounds preview --audio-out cues.wav
     """
     _check_outputs(("--audio-out", audio_out, WAV))
-    if audio_out and audio_device:
-        _conflict(
-            f"--audio-out {audio_out}", f"--audio-device {audio_device}", "the cues go to the file; drop one"
-        )
+    _check_audio_target(audio_out, audio_device, "the cues go to the file; drop one")
     _check_sound_pack(sound_pack)
     from fer_audio.sounds_cli import run_preview
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -214,6 +214,17 @@ def _lookup(table: VoteTable, key: str, usage: str, data: Dataset) -> str | None
             if relative in table.votes:
                 return relative
     return table.by_name.get(parts[-1]) if parts else None
+
+
+def with_votes(data: Dataset, votes: str | Path, log: Callable[[str], None]) -> Dataset:
+    """`data` with the vote file `votes` attached, each line of the match report given to `log`;
+    DatasetError if no row of it matches an image."""
+    data, report = attach_votes(data, load_votes(votes))
+    for line in report.lines(str(votes)):
+        log(line)
+    if not report.matched:
+        raise DatasetError(f"{votes}: no vote row matches an image of the data")
+    return data
 
 
 # ------------------------------------------------------------------------- targets and labels

@@ -47,11 +47,7 @@ def score(classifier: Classifier, faces: FaceSet) -> dict:
 
 def _load(data: str, votes: str | None) -> Dataset:
     dataset = load_dataset(data)
-    if votes:
-        dataset, report = crowd.attach_votes(dataset, crowd.load_votes(votes))
-        for line in report.lines(votes):
-            click.echo(line, err=True)
-    return dataset
+    return crowd.with_votes(dataset, votes, lambda line: click.echo(line, err=True)) if votes else dataset
 
 
 def run_evaluate(

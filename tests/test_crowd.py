@@ -204,3 +204,14 @@ def test_the_shared_ferplus_sample_pairs_with_the_challenge_csv_sample(fer_csv, 
     labels, _ = majority_labels(train.votes)
     agree = np.mean(labels[labels >= 0] == train.labels[labels >= 0])
     assert 0.5 < agree < 0.95
+
+
+def test_a_vote_file_that_matches_no_image_stops_with_one_line(folder, tmp_path):
+    from fer_audio.crowd import with_votes
+
+    votes = tmp_path / "other.csv"
+    votes.write_text(f"path,{HEADER}\ntrain/happy/Training_999.png,0,10,0,0,0,0,0,0,0,0\n")
+    lines = []
+    with pytest.raises(DatasetError, match="no vote row matches an image"):
+        with_votes(load_dataset(folder.parent), votes, lines.append)
+    assert lines[0] == f"{votes}: 0 images matched to crowd votes"

@@ -37,7 +37,7 @@ import keras
 import numpy as np
 
 from fer_audio import crowd
-from fer_audio.datasets import Dataset, DatasetError, FaceSet, load_dataset
+from fer_audio.datasets import Dataset, FaceSet, load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.outputs import atomic_path
 from fer_audio.outputs import write_atomic as _write_atomic
@@ -112,13 +112,7 @@ def load_training_data(config: TrainConfig, log: Log) -> Dataset:
         log(str(problem))
     if data.problems:
         log(f"{len(data.problems)} input(s) skipped")
-    if config.votes:
-        data, report = crowd.attach_votes(data, crowd.load_votes(config.votes))
-        for line in report.lines(config.votes):
-            log(line)
-        if not report.matched:
-            raise DatasetError(f"{config.votes}: no vote row matches an image of {config.data}")
-    return data
+    return crowd.with_votes(data, config.votes, log) if config.votes else data
 
 
 def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:

@@ -162,7 +162,12 @@ def _decode(data: bytes) -> np.ndarray | None:
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if image is None:
         return None
-    return np.round(face_input(to_gray8(image))).astype(np.uint8)
+    return _stored_face(to_gray8(image))
+
+
+def _stored_face(gray: np.ndarray) -> np.ndarray:
+    """face_input's (48, 48) crop of a grey image, as the uint8 a FaceSet holds."""
+    return np.round(face_input(gray)).astype(np.uint8)
 
 
 def _classify_path(parts: tuple[str, ...]) -> tuple[str | None, int | None]:
@@ -250,5 +255,4 @@ def _csv_row(row: dict) -> tuple[str, int, np.ndarray | None, str | None]:
         return usage, label, None, "pixels are not whole numbers"
     if pixels.size != INPUT_SIZE * INPUT_SIZE or pixels.min() < 0 or pixels.max() > 255:
         return usage, label, None, f"expected {INPUT_SIZE * INPUT_SIZE} values 0..255, got {pixels.size}"
-    face = face_input(pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8))
-    return usage, label, np.round(face).astype(np.uint8), None
+    return usage, label, _stored_face(pixels.reshape(INPUT_SIZE, INPUT_SIZE).astype(np.uint8)), None

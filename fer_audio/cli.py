@@ -577,22 +577,18 @@ def _quiet_third_party_logs() -> str:
     """Keep TensorFlow's and absl's log lines off the user's terminal: what native code writes to
     file descriptor 2 goes to a log file (returned), Python's own stderr stays on the terminal,
     and Python-side library warnings and logs below ERROR are dropped. For `train` only."""
-    import io
     import logging
     import tempfile
     import warnings
+
+    from fer_audio.native import send_native_stderr_to
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore")
     for name in ("tensorflow", "absl", "keras", "jax"):
         logging.getLogger(name).setLevel(logging.ERROR)
     path = os.path.join(tempfile.gettempdir(), f"fer-audio-train-{os.getpid()}.log")
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log_fd, 2)
-    os.close(log_fd)
-    sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), write_through=True)
+    send_native_stderr_to(path)
     return path
 
 

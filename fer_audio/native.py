@@ -1,8 +1,9 @@
-"""Keeping native libraries' own log lines (LiteRT, FFmpeg) off the user's terminal."""
+"""Keeping native libraries' own log lines (LiteRT, FFmpeg, TensorFlow) off the user's terminal."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -21,3 +22,14 @@ def quiet_native_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def send_native_stderr_to(path: str | os.PathLike[str]) -> None:
+    """From now on, what native code writes to file descriptor 2 goes to the file `path`, while
+    Python's own sys.stderr keeps writing to where descriptor 2 pointed before."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), write_through=True)

@@ -12,20 +12,8 @@ import pytest
 
 from conftest import ROOT
 from fer_audio.classify import default_model_path
-from test_cli import RUNTIME_CHECK
-
-
-def cli(*args, cwd=None, extra_env=None, heavy_check=False):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
-    prefix = ["-c", RUNTIME_CHECK] if heavy_check else ["-m", "fer_audio"]
-    return subprocess.run(
-        [sys.executable, *prefix, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or ROOT,
-        env=env,
-        timeout=180,
-    )
+from test_cli import run as run_checking_imports
+from test_narrate import run_cli
 
 
 def one_line_error(r, expected: str) -> None:
@@ -83,19 +71,19 @@ def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv
             "x.bin": f"the name must end in {SUFFIXES[option]}",
         }
         for value, why in cases.items():
-            r = cli(*words, option, value, cwd=work)
+            r = run_cli(*words, option, value, cwd=work)
             one_line_error(r, f"{option} {value}: {why}")
         assert _files(work) == before, (words, option)  # nothing written, not even a temp file
 
 
 def test_conflicting_options_are_named(tmp_path, photo):
-    r = cli("live", "--no-audio", "--audio-out", "both.wav", cwd=tmp_path)
+    r = run_cli("live", "--no-audio", "--audio-out", "both.wav", cwd=tmp_path)
     one_line_error(
         r,
         "--no-audio and --audio-out both.wav cannot be used together: one writes the sound to a file, "
         "the other makes none; drop one",
     )
-    r = cli("narrate", photo, "--no-speak", "--audio-out", "n.wav", cwd=tmp_path)
+    r = run_cli("narrate", photo, "--no-speak", "--audio-out", "n.wav", cwd=tmp_path)
     one_line_error(
         r,
         "--no-speak and --audio-out n.wav cannot be used together: --audio-out writes the spoken "
@@ -106,17 +94,17 @@ def test_conflicting_options_are_named(tmp_path, photo):
 
 def test_sounds_build_does_not_overwrite_a_pack_without_force(tmp_path):
     pack = tmp_path / "my-sounds"
-    assert cli("sounds", "build", pack).returncode == 0
+    assert run_cli("sounds", "build", pack).returncode == 0
     edited = pack / "happy.wav"
     edited.write_bytes(b"my own edit")
-    r = cli("sounds", "build", pack)
+    r = run_cli("sounds", "build", pack)
     one_line_error(
         r,
         f"sounds build {pack}: the folder already holds angry.wav, camera_lost.wav, disgust.wav ...; "
         "choose a new folder, or add --force to overwrite them",
     )
     assert edited.read_bytes() == b"my own edit"
-    assert cli("sounds", "build", pack, "--force").returncode == 0
+    assert run_cli("sounds", "build", pack, "--force").returncode == 0
     assert edited.read_bytes() != b"my own edit"
 
 
@@ -140,12 +128,12 @@ def test_show_without_a_display_is_refused_before_opening_anything(tmp_path):
 def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(os.urandom(100))
-    r = cli("train", "--data", garbage, "--out", tmp_path / "run", heavy_check=True)
+    r = run_checking_imports("train", "--data", garbage, "--out", tmp_path / "run")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith(f"fer-audio: --data {garbage}: not FER-style data; give class folders")
     assert r.stdout.strip() == "HEAVY:"  # rejected before TensorFlow loads (which took 7-18 s)
     assert not (tmp_path / "run").exists()
-    r = cli("train", "--data", garbage.parent, "--out", tmp_path / "run", "--resume", heavy_check=True)
+    r = run_checking_imports("train", "--data", garbage.parent, "--out", tmp_path / "run", "--resume")
     assert (
         r.stderr.strip()
         == f"fer-audio: --out {tmp_path / 'run'}: no run to resume there; start without --resume"
@@ -155,19 +143,19 @@ def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
 
 @pytest.mark.shared
 def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, video):
-    r = cli("live", "--sound-pack", "nosuchpack", "--no-audio", cwd=tmp_path)
+    r = run_cli("live", "--sound-pack", "nosuchpack", "--no-audio", cwd=tmp_path)
     one_line_error(
         r,
         "--sound-pack nosuchpack: no such folder; give a sound pack folder (see sounds/README.md) or "
         "leave the option out for the built-in sounds",
     )
-    r = cli("live", "--source", tmp_path, "--no-audio")
+    r = run_cli("live", "--source", tmp_path, "--no-audio")
     one_line_error(
         r,
         f"--source {tmp_path}: that is a folder; live reads a camera index, a video file or a stream URL "
         f"(for a folder of photos: fer-audio narrate {tmp_path})",
     )
-    r = cli("live", "--source", "http://127.0.0.1:9/stream.mjpg", "--no-audio")
+    r = run_cli("live", "--source", "http://127.0.0.1:9/stream.mjpg", "--no-audio")
     one_line_error(
         r,
         "http://127.0.0.1:9/stream.mjpg: the stream could not be reached or opened; "
@@ -176,7 +164,7 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
     album = tmp_path / "album"
     album.mkdir()
     shutil.copy(photo, album / "party.png")
-    r = cli("evaluate", "--data", album)
+    r = run_cli("evaluate", "--data", album)
     one_line_error(
         r,
         f"{album}: no labelled faces found; expected class folders named angry, disgust, fear, happy, sad, "
@@ -186,7 +174,7 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
     empty = tmp_path / "notes"
     empty.mkdir()
     (empty / "readme.txt").write_text("no pictures here")
-    r = cli("narrate", empty, "--no-speak")
+    r = run_cli("narrate", empty, "--no-speak")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip() == (
         f"fer-audio: no image files in {empty}: looked for names ending in "
@@ -195,13 +183,13 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
 
 
 def test_no_sound_device_wording_fits_each_command(photo):
-    r = cli("sounds", "preview", "--no-speak", "--audio-device", "no such device")
+    r = run_cli("sounds", "preview", "--no-speak", "--audio-device", "no such device")
     one_line_error(
         r,
         "there is no audio output device no such device (fer-audio devices lists them); "
         "use --audio-out FILE.wav to write the cues to a file",
     )
-    r = cli("narrate", photo, "--speak", "--audio-device", "no such device")
+    r = run_cli("narrate", photo, "--speak", "--audio-device", "no such device")
     assert r.returncode == 2 and "--no-audio" not in r.stderr
     assert r.stderr.strip().endswith(
         "use --audio-out FILE.wav to write the narration to a file, or --no-speak"
@@ -212,13 +200,13 @@ def test_no_sound_device_wording_fits_each_command(photo):
 def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
     """--quiet keeps the closing summary; 'Stopped.' is not said twice; a still image is one
     frame; a model of one's own is noted once."""
-    r = cli("live", "--source", photo, "--no-audio", "--quiet")
+    r = run_cli("live", "--source", photo, "--no-audio", "--quiet")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Summary: 1 frame in ")
     mine = tmp_path / "my.tflite"
     shutil.copy(default_model_path(), mine)
-    r = cli("live", "--source", photo, "--no-audio", "--model", mine)
+    r = run_cli("live", "--source", photo, "--no-audio", "--model", mine)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("Stopped") == 1 and "Summary: 1 frame in" in r.stdout
     assert r.stderr.count(f"--model {mine}: the smoother reads it with the shipped model's calibration") == 1
@@ -227,7 +215,9 @@ def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
 @pytest.mark.shared
 def test_record_saves_under_its_own_name_only_when_done(video, tmp_path):
     out = tmp_path / "rec.mp4"
-    r = cli("live", "--source", video, "--no-realtime", "--no-audio", "--max-seconds", "1", "--record", out)
+    r = run_cli(
+        "live", "--source", video, "--no-realtime", "--no-audio", "--max-seconds", "1", "--record", out
+    )
     assert r.returncode == 0, r.stderr
     assert _files(tmp_path) == ["rec.mp4"]  # no temporary file left beside it
     cap = cv2.VideoCapture(str(out))
@@ -251,27 +241,27 @@ def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo
     folder.mkdir()
     for i in range(3):
         shutil.copy(photo, folder / f"p{i}.png")
-    r = cli("narrate", folder, "--no-speak")  # stderr is a pipe here, not a terminal
+    r = run_cli("narrate", folder, "--no-speak")  # stderr is a pipe here, not a terminal
     assert r.returncode == 0 and r.stderr == ""
 
 
 def test_clicks_own_usage_errors_are_one_line_too():
     one_line_error(
-        cli("live", "--min-face", "5"),
+        run_cli("live", "--min-face", "5"),
         "Invalid value for '--min-face': 5 is not in the range 12<=x<=4096; see 'fer-audio live --help'",
     )
-    one_line_error(cli("live", "--bogus"), "No such option '--bogus'; see 'fer-audio live --help'")
+    one_line_error(run_cli("live", "--bogus"), "No such option '--bogus'; see 'fer-audio live --help'")
     one_line_error(
-        cli("sounds", "check", "/nonexistent"),
+        run_cli("sounds", "check", "/nonexistent"),
         "sounds check /nonexistent: no such folder; give the folder that holds the pack's manifest.json",
     )
-    r = cli()
+    r = run_cli()
     assert r.returncode == 0 and r.stdout.startswith("Usage: ")
 
 
 def test_an_unknown_voice_is_a_usage_error_not_a_missing_wav(tmp_path, photo):
     """It used to warn 'using earcons only' and write no WAV, exit 0."""
-    r = cli("narrate", photo, "--audio-out", "n.wav", "--voice", "zzzz", cwd=tmp_path)
+    r = run_cli("narrate", photo, "--audio-out", "n.wav", "--voice", "zzzz", cwd=tmp_path)
     one_line_error(
         r,
         "--voice zzzz: no voice matches it; try a language code such as 'en' (espeak-ng --voices lists them)",
@@ -289,7 +279,7 @@ def test_no_sound_device_at_all_is_said_in_plain_words():
     )
     if found.stdout.strip() == "True":
         pytest.skip("this machine has a sound card of its own")
-    r = cli("sounds", "preview", "--no-speak", extra_env=no_server)
+    r = run_cli("sounds", "preview", "--no-speak", extra_env=no_server)
     one_line_error(
         r, "no audio output device was found; use --audio-out FILE.wav to write the cues to a file"
     )

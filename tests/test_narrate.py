@@ -19,8 +19,8 @@ from fer_audio.types import FaceBox, FacePrediction
 pytestmark = pytest.mark.shared
 
 
-def run_cli(*args, cwd=None, **kw):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run_cli(*args, cwd=None, extra_env=None, **kw):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "fer_audio", *map(str, args)],
         capture_output=True,

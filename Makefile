@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint format bench system clean
+.PHONY: run test lint format bench system models clean
 
 system:
 	@scripts/install-system-deps.sh
@@ -23,21 +23,26 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[train,dev]'
 	touch $@ $(VENV)/.run-installed
 
-run: system $(VENV)/.run-installed
+# BlazeFace and the face mesh, taken from MediaPipe's wheel on PyPI and checked by sha256
+# (fer_audio/model_files.py); nothing at run time fetches them.
+models: $(VENV)/.run-installed
+	$(BIN)/python scripts/fetch-face-models.py
+
+run: system $(VENV)/.run-installed models
 	$(BIN)/fer-audio live $(ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: system $(VENV)/.dev-installed lint
+test: system $(VENV)/.dev-installed models lint
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: system $(VENV)/.dev-installed
+bench: system $(VENV)/.dev-installed models
 	$(BIN)/python -m pip install -q --no-deps fer  # the `fer` package, measured beside ours
 	$(BIN)/python -m benchmarks $(ARGS)
 

@@ -42,6 +42,11 @@ class DetectorOptions:
     # window's contrast itself, and with the "default" cascade equalising added false faces (13
     # against 3 of the shared video's 115 frames); its cost in recall was measured only on the
     # blurred photos of an earlier, faulty copy of the data, not on sharp ones
+    face_score: float = 0.7  # BlazeFace: lowest face score kept (MediaPipe's own is 0.5: with it,
+    # 84 boxes on 300 upside-down or scrambled faces, and a second "face" in 47 of the video's frames)
+    threads: int = 1  # BlazeFace: LiteRT threads
+    verify: bool = True  # BlazeFace: keep a face only if the face mesh also sees one there
+    mesh_score: float = 0.9  # BlazeFace with verify: the face mesh's lowest face score kept
 
     @property
     def detail_side(self) -> int:
@@ -101,6 +106,13 @@ def make_detector(options: DetectorOptions = DetectorOptions()) -> FaceDetector:
     if options.backend not in DETECTORS:
         raise ValueError(f"unknown face detector {options.backend!r}; choose from {', '.join(DETECTORS)}")
     return DETECTORS[options.backend](options)
+
+
+@register("blazeface")
+def _blazeface(options: DetectorOptions) -> FaceDetector:
+    from fer_audio.blazeface import BlazeFaceDetector  # LiteRT and the model file load only when chosen
+
+    return BlazeFaceDetector(options)
 
 
 def _cascade(name: str) -> cv2.CascadeClassifier:

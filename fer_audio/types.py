@@ -8,6 +8,9 @@ import numpy as np
 
 from fer_audio.labels import EMOTIONS
 
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")  # the person's
+# own right and left: their right eye is on the left of the image
+
 
 @dataclass(frozen=True)
 class FaceBox:
@@ -18,6 +21,8 @@ class FaceBox:
     w: int
     h: int
     score: float = 1.0
+    keypoints: tuple[tuple[float, float], ...] = ()  # frame pixels, where the detector gives them
+    # (BlazeFace: KEYPOINTS order); empty for Haar
 
     @property
     def area(self) -> int:
@@ -44,15 +49,28 @@ class FaceBox:
             round(self.w * factor),
             round(self.h * factor),
             self.score,
+            tuple((x * factor, y * factor) for x, y in self.keypoints),
         )
 
 
 @dataclass(frozen=True)
+class HeadPose:
+    """Degrees. yaw > 0: the face turns towards the image's right; pitch > 0: it tilts up;
+    roll > 0: it leans clockwise as seen in the image. All 0: facing the camera."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+
+@dataclass(frozen=True)
 class FacePrediction:
-    """One classified face: its box, the top emotion, and all 7 probabilities (float32, sum 1)."""
+    """One classified face: its box, the top emotion, all 7 probabilities (float32, sum 1), and
+    its head pose where the face mesh ran (gestures or gaze wanted)."""
 
     box: FaceBox
     probabilities: np.ndarray  # (7,) float32 in fer_audio.labels order
+    pose: HeadPose | None = None
 
     @property
     def index(self) -> int:
@@ -71,7 +89,8 @@ class FacePrediction:
 class EmotionEvent:
     """Something the listener should hear about one tracked face.
 
-    kind: 'emotion', 'face_found' or 'face_lost'; t: seconds since the stream started;
+    kind: 'emotion', 'face_found', 'face_lost', or a head cue: 'nod', 'shake', 'looking',
+    'looking_away'; t: seconds since the stream started;
     x: horizontal centre of the face, 0 (left) .. 1 (right); confidence: smoothed, 0..1.
     """
 

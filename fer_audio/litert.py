@@ -1,0 +1,43 @@
+"""One small runner for the TFLite models (expression model, BlazeFace, face mesh) through LiteRT.
+
+Never imports TensorFlow. The interpreter is resized only when the batch size changes, and is
+guarded by a lock (an interpreter must not run two invocations at once).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from fer_audio.native import quiet_native_stderr
+
+
+class TFLiteModel:
+    """run(batch (n, *input_shape) float32) -> list of output arrays, each (n, ...)."""
+
+    def __init__(self, path: str | Path, threads: int = 2) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        with quiet_native_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+        inp = self._interpreter.get_input_details()[0]
+        self._input = inp["index"]
+        self.input_shape = tuple(int(d) for d in inp["shape"][1:])
+        self._outputs = [d["index"] for d in self._interpreter.get_output_details()]
+        self._batch = 0
+        self._lock = threading.Lock()
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        batch = np.ascontiguousarray(batch, np.float32)
+        n = batch.shape[0]
+        with self._lock:
+            if n != self._batch:
+                self._interpreter.resize_tensor_input(self._input, [n, *self.input_shape])
+                self._interpreter.allocate_tensors()
+                self._batch = n
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return [np.array(self._interpreter.get_tensor(i)) for i in self._outputs]

@@ -9,7 +9,7 @@ import numpy as np
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
 from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
-from fer_audio.types import FaceBox, FacePrediction
+from fer_audio.types import FaceBox, FacePrediction, HeadPose
 
 
 def left_to_right(boxes: list[FaceBox]) -> list[FaceBox]:
@@ -24,6 +24,7 @@ class RecognizerOptions:
     crop_margin: float = CROP_MARGIN  # per side, fraction of the detected box
     whole_image_max: int = 128  # pixels: a square image up to this side with no face found is
     # classified as one face crop (FER-style 48x48 crops); 0 turns this off
+    pose: bool = False  # head pose of each face from the face mesh (for gestures and gaze)
 
 
 class Recognizer:
@@ -38,6 +39,11 @@ class Recognizer:
         self.options = options
         self.detector = detector or make_detector(options.detector)
         self.classifier = classifier or Classifier(options.classifier)
+        self._mesh = None
+        if options.pose:
+            from fer_audio.landmarks import FaceMeshModel
+
+            self._mesh = FaceMeshModel()
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         boxes = self.detector.detect(gray)
@@ -55,7 +61,21 @@ class Recognizer:
         h, w = gray.shape[:2]
         crops = np.stack([face_input(gray, self._crop_box(b, w, h)) for b in boxes])
         probs = self.classifier.predict(crops)
-        return [FacePrediction(b, p) for b, p in zip(boxes, probs, strict=True)]
+        poses = self.poses(gray, boxes) if self._mesh is not None else [None] * len(boxes)
+        return [FacePrediction(b, p, pose) for b, p, pose in zip(boxes, probs, poses, strict=True)]
+
+    def poses(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[HeadPose | None]:
+        """Head pose of each box (None where the mesh sees no face): from the mesh the detector
+        already ran (BlazeFace checks each face with it), else from one batched mesh pass."""
+        from fer_audio.landmarks import MIN_FACE_SCORE, head_pose
+
+        of = getattr(self.detector, "mesh_of", None)
+        meshes = [of(b) if of is not None else None for b in boxes]
+        todo = [i for i, m in enumerate(meshes) if m is None]
+        for i, m in zip(todo, self._mesh.mesh(gray, [boxes[i] for i in todo]), strict=True):
+            meshes[i] = m
+        h, w = gray.shape[:2]
+        return [head_pose(m.points, w, h) if m.score >= MIN_FACE_SCORE else None for m in meshes]
 
     def _crop_box(self, box: FaceBox, width: int, height: int) -> tuple[int, int, int, int]:
         if box.score == 0.0 and (box.w, box.h) == (width, height):

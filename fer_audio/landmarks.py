@@ -1,0 +1,141 @@
+"""The 468-point face mesh (MediaPipe's face_landmark.tflite) through LiteRT, and what follows from it:
+head pose (yaw, pitch, roll in degrees, from cv2.solvePnP) and the eye line.
+
+The mesh looks at a 192x192 crop around the face, turned so the eyes are level (from
+BlazeFace's eye keypoints; a Haar box has none, and is taken upright), 1.5 times the detector's
+box as MediaPipe does. It gives 468 (x, y, z) points in that crop, mapped back here to frame
+pixels, and a face score that says whether the crop holds a face at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fer_audio.litert import TFLiteModel
+from fer_audio.model_files import model_path
+from fer_audio.types import FaceBox, HeadPose
+
+INPUT = 192  # pixels, the mesh model's input side
+ROI_SCALE = 1.5  # the mesh crop's side over the detector's box side (MediaPipe's own factor)
+MIN_FACE_SCORE = 0.5  # below this the mesh says the crop holds no face
+
+# Mesh indices of the six points the pose is fitted to, and a generic head (in mm, x to the
+# image's right, y down, z away from the camera; a frontal face is the identity rotation).
+POSE_POINTS = {
+    "nose_tip": (1, (0.0, 0.0, 0.0)),
+    "chin": (152, (0.0, 66.0, 13.0)),
+    "eye_outer_image_left": (33, (-45.0, -34.0, 27.0)),
+    "eye_outer_image_right": (263, (45.0, -34.0, 27.0)),
+    "mouth_image_left": (61, (-30.0, 30.0, 25.0)),
+    "mouth_image_right": (291, (30.0, 30.0, 25.0)),
+}
+EYE_CENTRES = ((33, 133), (362, 263))  # corners of the image-left eye, of the image-right eye
+
+
+@dataclass(frozen=True)
+class FaceMesh:
+    """One face's mesh: points (468, 3) float32 in frame pixels (z: depth, same scale as x,
+    smaller = nearer), score 0..1 that the crop holds a face."""
+
+    points: np.ndarray
+    score: float
+
+    def eye_angle(self) -> float:
+        """Degrees the line from the image-left eye to the image-right eye is turned clockwise
+        from level (image y points down)."""
+        (a0, a1), (b0, b1) = EYE_CENTRES
+        left = self.points[[a0, a1], :2].mean(0)
+        right = self.points[[b0, b1], :2].mean(0)
+        return math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
+
+
+def roi(box: FaceBox) -> tuple[tuple[float, float], float, float]:
+    """(centre, side, angle in degrees) of the mesh's crop for a detected face."""
+    if len(box.keypoints) < 4:
+        return box.center, ROI_SCALE * max(box.w, box.h), 0.0
+    (x0, y0), (x1, y1), _, (mx, my) = box.keypoints[:4]
+    centre = ((x0 + x1) / 4 + mx / 2, (y0 + y1) / 4 + my / 2)  # halfway from the eyes to the mouth
+    return centre, ROI_SCALE * max(box.w, box.h), math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
+def crop_matrix(centre: tuple[float, float], side: float, angle: float, size: int) -> np.ndarray:
+    """2x3 affine map from frame pixels to a (size x size) crop of side `side` around `centre`,
+    turned by `angle` degrees so that a line at that angle comes out level."""
+    m = cv2.getRotationMatrix2D(centre, angle, size / side)
+    m[:, 2] += np.array([size / 2.0, size / 2.0]) - np.asarray(centre)
+    return m
+
+
+class FaceMeshModel:
+    """mesh(gray, boxes) -> one FaceMesh per box (one batched inference)."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self._model = TFLiteModel(model_path("face_mesh"), threads=threads)
+
+    def mesh(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FaceMesh]:
+        if not boxes:
+            return []
+        mats = [crop_matrix(*roi(b), INPUT) for b in boxes]
+        crops = [
+            cv2.warpAffine(gray, m, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            for m in mats
+        ]
+        batch = np.repeat((np.stack(crops).astype(np.float32) / 255.0)[..., None], 3, axis=3)
+        points, flags = self._model.run(batch)
+        points = points.reshape(len(boxes), -1, 3)
+        scores = 1.0 / (1.0 + np.exp(-np.clip(flags.reshape(-1).astype(np.float64), -60, 60)))
+        out = []
+        for m, p, s in zip(mats, points, scores, strict=True):
+            inv = cv2.invertAffineTransform(m)
+            xy = p[:, :2] @ inv[:, :2].T + inv[:, 2]
+            z = p[:, 2:] * math.hypot(inv[0, 0], inv[0, 1])
+            out.append(FaceMesh(np.concatenate([xy, z], 1).astype(np.float32), float(s)))
+        return out
+
+
+def head_pose(points: np.ndarray, width: int, height: int) -> HeadPose:
+    """Head pose from mesh points (468, 2+) in pixels of a width x height frame, by cv2.solvePnP
+    on six points against a generic head, with a pinhole camera of focal length = width."""
+    idx = [i for i, _ in POSE_POINTS.values()]
+    model = np.array([p for _, p in POSE_POINTS.values()], np.float64)
+    image = np.asarray(points, np.float64)[idx, :2]
+    f = float(width)
+    camera = np.array([[f, 0, width / 2.0], [0, f, height / 2.0], [0, 0, 1]])
+    guess_t = np.array([0.0, 0.0, 1000.0])
+    ok, rvec, _t = cv2.solvePnP(
+        model,
+        image,
+        camera,
+        None,
+        rvec=np.zeros(3),
+        tvec=guess_t,
+        useExtrinsicGuess=True,
+        flags=cv2.SOLVEPNP_ITERATIVE,
+    )
+    if not ok:
+        return HeadPose(float("nan"), float("nan"), float("nan"))
+    return pose_from_rotation(cv2.Rodrigues(rvec)[0])
+
+
+def pose_from_rotation(r: np.ndarray) -> HeadPose:
+    """HeadPose of a head whose model points are turned by rotation matrix r (model -> camera:
+    x right, y down, z away), decomposed as r = Rz(roll) Ry(yaw) Rx(pitch) in those axes."""
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, -r[2, 0]))))
+    pitch = math.degrees(math.atan2(r[2, 1], r[2, 2]))
+    roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
+    # A face turning to the image's right brings its nose (z < 0) right: a rotation about y by
+    # -yaw in these axes; tilting up brings the nose up (y < 0): about x by -pitch.
+    return HeadPose(-yaw, -pitch, roll)
+
+
+def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """The rotation matrix whose pose_from_rotation is (yaw, pitch, roll) degrees."""
+    y, p, r = (math.radians(v) for v in (-yaw, -pitch, roll))
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx

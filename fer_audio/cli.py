@@ -228,9 +228,10 @@ def _check_live_options(
     _check_model(model)
 
 
-def _recognizer(model: str | None, detector: str, min_face: int):
+def _recognizer(model: str | None, detector: str, min_face: int, pose: bool = False):
     from fer_audio.classify import ClassifierOptions, ModelError
     from fer_audio.detect import DETECTORS, DetectorOptions
+    from fer_audio.model_files import ModelFileMissing
     from fer_audio.recognize import Recognizer, RecognizerOptions
 
     if detector not in DETECTORS:
@@ -238,10 +239,11 @@ def _recognizer(model: str | None, detector: str, min_face: int):
     options = RecognizerOptions(
         detector=DetectorOptions(backend=detector, min_face=min_face),
         classifier=ClassifierOptions(model=model),
+        pose=pose,
     )
     try:
         return Recognizer(options)
-    except ModelError as exc:
+    except (ModelError, ModelFileMissing) as exc:
         _fail(str(exc))
 
 
@@ -296,6 +298,18 @@ def model_options(f):
 )
 @click.option("--neutral-cue", is_flag=True, help="Also announce returns to neutral.")
 @click.option(
+    "--gestures/--no-gestures",
+    default=True,
+    show_default=True,
+    help="Announce nods and head shakes.",
+)
+@click.option(
+    "--gaze/--no-gaze",
+    default=True,
+    show_default=True,
+    help="Announce when the person turns to face the camera, or away.",
+)
+@click.option(
     "--events-log",
     type=str,
     default=None,
@@ -318,6 +332,8 @@ def live(
     sensitivity,
     people,
     neutral_cue,
+    gestures,
+    gaze,
     events_log,
     record,
     show,
@@ -359,13 +375,15 @@ def live(
         sensitivity=sensitivity,
         people=people,
         neutral_cue=neutral_cue,
+        gestures=gestures,
+        gaze=gaze,
         events_log=events_log,
         record=record,
         show=show,
         say=say,
         tell=click.echo,
         warn=lambda m: _err(f"fer-audio: {m}"),
-        recognizer_factory=lambda: _recognizer(model, detector, min_face),
+        recognizer_factory=lambda: _recognizer(model, detector, min_face, pose=gestures or gaze),
         speaker_factory=lambda: _make_speaker(voice, rate, volume, cue != "tone", "using earcons only"),
         cuer_factory=lambda speaker: _make_cuer(cue, sound_pack, speaker, volume),
         output_factory=lambda: _open_output(

@@ -21,6 +21,10 @@ PHRASES = {
     "camera_lost": "camera lost",
     "ready": "ready",
     "stop": "stopped",
+    "nod": "nods",
+    "shake": "shakes head",
+    "looking": "looking at you",
+    "looking_away": "looking away",
 }
 
 

@@ -1,4 +1,5 @@
-"""The default sound pack, synthesised with numpy: seven emotion earcons and five state cues.
+"""The default sound pack, synthesised with numpy: seven emotion earcons, five state cues and four
+head cues.
 
 Each cue differs from the others in pitch contour, rhythm, timbre and register, so that a
 listener can tell them apart without training:
@@ -16,7 +17,14 @@ face_found  a short soft upward blip
 face_lost   a short soft downward blip
 camera_lost three low pulses
 stop        two soft descending chime notes
+nod         two wooden knocks, the second higher ("yes")
+shake       two wooden knocks, the second lower, quicker ("no")
+looking     a soft bell rising a fifth
+looking_away a soft bell falling a fifth, an octave lower
 =========== ======================================================================
+
+The head cues share a timbre of their own (a struck bar's inharmonic partials, which no
+emotion earcon uses) so they are heard as a family apart from the emotions.
 
 All are mono float32 at SAMPLE_RATE, at most MAX_CUE_SECONDS long, faded in and out (no
 clicks), without DC offset, loudness-matched (equal RMS) and peaking at or below -1 dBFS.
@@ -37,7 +45,8 @@ PEAK_DBFS = -1.0  # dBFS, the loudest sample allowed
 TARGET_RMS_DBFS = -14.0  # dBFS, every cue's loudness before the peak limit
 
 STATE_CUES = ("ready", "face_found", "face_lost", "camera_lost", "stop")
-CUE_NAMES: tuple[str, ...] = (*EMOTIONS, *STATE_CUES)
+HEAD_CUES = ("nod", "shake", "looking", "looking_away")  # fer_audio.gestures' events
+CUE_NAMES: tuple[str, ...] = (*EMOTIONS, *STATE_CUES, *HEAD_CUES)
 
 
 def _t(seconds: float) -> np.ndarray:
@@ -88,6 +97,16 @@ def _saw(freq: float, seconds: float, n_harm: int = 12) -> np.ndarray:
     return _tone(freq, seconds, tuple(1.0 / k for k in range(1, n_harm + 1)))
 
 
+def _struck(freq: float, seconds: float, partials=((1.0, 1.0, 9.0), (3.93, 0.5, 30.0))) -> np.ndarray:
+    """A struck bar: inharmonic partials (ratio, amplitude, decay 1/s), each decaying on its own."""
+    t = _t(seconds)
+    x = sum(a * np.sin(2 * np.pi * freq * r * t) * np.exp(-d * t) for r, a, d in partials)
+    return x * np.minimum(1.0, t / 0.002)
+
+
+BELL = ((1.0, 1.0, 5.0), (2.76, 0.4, 9.0), (5.4, 0.2, 16.0))
+
+
 def _recipes() -> dict[str, np.ndarray]:
     c5, e5, g5 = 523.25, 659.25, 783.99
     rough = lambda s: 1.0 - 0.6 * (0.5 + 0.5 * np.sin(2 * np.pi * 45 * _t(s)))  # noqa: E731
@@ -122,6 +141,10 @@ def _recipes() -> dict[str, np.ndarray]:
         "face_lost": _note(_glide(900.0, 600.0, 0.08), 0.08, SOFT, attack=0.005, decay=10),
         "camera_lost": _sequence(*[_note(196.0, 0.07, BRIGHT, attack=0.005, decay=12)] * 3, gap=0.05),
         "stop": _sequence(_note(880.0, 0.12, SOFT, decay=6), _note(587.33, 0.2, SOFT, decay=5), gap=0.02),
+        "nod": _sequence(_struck(330.0, 0.1), _struck(495.0, 0.16), gap=0.06),
+        "shake": _sequence(_struck(392.0, 0.08), _struck(261.6, 0.14), gap=0.03),
+        "looking": _sequence(_struck(1318.5, 0.12, BELL), _struck(1975.5, 0.22, BELL), gap=0.01),
+        "looking_away": _sequence(_struck(987.8, 0.1, BELL), _struck(659.3, 0.16, BELL), gap=0.04),
     }
 
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from fer_audio.gestures import GestureOptions
 from fer_audio.outputs import temporary_name
 from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession, median_ms
 from fer_audio.smoothing import sensitivity as sensitivity_preset
@@ -23,6 +24,8 @@ def run_live(
     sensitivity: str,
     people: str,
     neutral_cue: bool,
+    gestures: bool,
+    gaze: bool,
     events_log: str | None,
     record: str | None,
     show: bool,
@@ -43,7 +46,11 @@ def run_live(
         fail(str(exc), 2)
     recognizer = recognizer_factory()
     tracker = FaceTracker(
-        TrackerOptions(people=people, smoother=sensitivity_preset(sensitivity, neutral_cue=neutral_cue))
+        TrackerOptions(
+            people=people,
+            smoother=sensitivity_preset(sensitivity, neutral_cue=neutral_cue),
+            gestures=GestureOptions(gestures=gestures, gaze=gaze),
+        )
     )
     cuer = cuer_factory(speaker_factory())
     output = output_factory()

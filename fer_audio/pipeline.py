@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.audio import AudioOutput
-from fer_audio.cues import Cuer
+from fer_audio.cues import PHRASES, Cuer
 from fer_audio.detect import TrackingDetector
 from fer_audio.preprocess import to_gray8
 from fer_audio.recognize import Recognizer, left_to_right
@@ -217,7 +217,7 @@ def _event_text(e: EmotionEvent) -> str:
     side = "left" if e.x < 0.4 else "right" if e.x > 0.6 else "centre"
     if e.kind == "emotion":
         return f"{e.emotion}, face {e.face}, {side}, {e.confidence:.0%}."
-    return f"{e.kind.replace('_', ' ').capitalize()}: face {e.face}, {side}."
+    return f"{PHRASES.get(e.kind, e.kind.replace('_', ' ')).capitalize()}: face {e.face}, {side}."
 
 
 def median_ms(values: list[float]) -> float:

@@ -5,7 +5,9 @@ manifest.json::
     {"name": "default", "description": "...",
      "cues": {"happy": "happy.wav", "sad": "sad.wav", ..., "stop": "stop.wav"}}
 
-Every name in fer_audio.earcons.CUE_NAMES must be present. WAVs may be mono or stereo, any
+Every emotion and state cue in fer_audio.earcons.CUE_NAMES must be present; the head cues
+(nod, shake, looking, looking_away) may be left out, and the default pack's are used (packs
+made before those cues existed keep working). WAVs may be mono or stereo, any
 sample rate (resampled), PCM 8/16/24/32-bit, at most MAX_CUE_SECONDS long.
 """
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_audio.earcons import CUE_NAMES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
+from fer_audio.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
 from fer_audio.outputs import write_atomic
 from fer_audio.wavio import read_wav, resample, write_wav
 
@@ -56,12 +58,11 @@ def load_pack(folder: str | os.PathLike[str] | None) -> SoundPack:
         raise SoundPackError(
             f'{manifest_path}: not a valid manifest ({exc}); it needs a "cues" object'
         ) from exc
-    missing = [c for c in CUE_NAMES if c not in files]
+    missing = [c for c in CUE_NAMES if c not in files and c not in HEAD_CUES]
     if missing:
         raise SoundPackError(f"{root}: missing cue(s) {', '.join(missing)} in {MANIFEST}")
-    return SoundPack(
-        str(manifest.get("name", root.name)), {c: _load_cue(root, c, files[c]) for c in CUE_NAMES}
-    )
+    cues = {c: _load_cue(root, c, files[c]) if c in files else default_cues()[c] for c in CUE_NAMES}
+    return SoundPack(str(manifest.get("name", root.name)), cues)
 
 
 def _load_cue(root: Path, cue: str, filename: str) -> np.ndarray:

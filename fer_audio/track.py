@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fer_audio.gestures import GestureDetector, GestureOptions
 from fer_audio.labels import NEUTRAL
 from fer_audio.smoothing import EmotionSmoother, SmootherOptions
 from fer_audio.types import EmotionEvent, FaceBox, FacePrediction
@@ -24,6 +25,7 @@ class TrackerOptions:
     min_iou: float = 0.2  # overlap that counts as the same face
     max_center_shift: float = 0.6  # else: centre moved by at most this many face widths
     smoother: SmootherOptions = field(default_factory=SmootherOptions)
+    gestures: GestureOptions = field(default_factory=GestureOptions)  # used where faces carry a pose
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Track:
     id: int
     box: FaceBox
     smoother: EmotionSmoother
+    gestures: GestureDetector
 
 
 def primary_score(box: FaceBox, width: int, height: int) -> float:
@@ -77,11 +80,19 @@ class FaceTracker:
             if tid is None:
                 tid = self._next_id
                 self._next_id += 1
-                self.tracks[tid] = Track(tid, face.box, EmotionSmoother(tid, self.options.smoother))
+                self.tracks[tid] = Track(
+                    tid,
+                    face.box,
+                    EmotionSmoother(tid, self.options.smoother),
+                    GestureDetector(tid, self.options.gestures),
+                )
             track = self.tracks[tid]
             track.box = face.box
             x = face.box.center[0] / max(width, 1)
             events += track.smoother.update(t, face.probabilities, x)
+            if face.pose is not None:
+                head = track.gestures.update(t, face.pose, x)
+                events += head if track.smoother.found else []  # heard once the face is announced
         for tid in [tid for tid in self.tracks if tid not in matched.values()]:
             lost = self.tracks[tid].smoother.missing(t)
             events += lost

@@ -1,0 +1,174 @@
+"""Head gestures and gaze from a stream of head poses, for one face: nod, shake, looking, looking away.
+
+Pure and deterministic like the emotion smoother: it is fed (timestamp, HeadPose) and returns
+events; everything is in seconds and degrees, so it behaves the same at 15 or 60 fps.
+
+Nod and shake: each axis (pitch for a nod, yaw for a shake) is low-passed (time constant
+``smoothing``) and cut into *swings*: moves of at least ``swing`` degrees between turning points.
+A gesture is two swings in opposite directions (down-up or up-down; left-right or right-left),
+each at most ``max_swing`` seconds long and together at least ``min_duration``, while the other
+axis moved less than the gesture's axis divided by ``dominance``. It is heard the moment the
+second swing has moved ``swing`` degrees, not when the head comes to rest. A slow turn is one
+swing and never a gesture; a still head has no swings.
+
+Looking (the listener's proxy for "looking at me"): the head facing the camera, |yaw| and
+|pitch| within ``look_enter`` degrees, for ``look_dwell`` seconds; looking away: beyond
+``look_leave`` (more than look_enter: hysteresis) for ``look_dwell`` seconds. The first state
+is announced only if it is "looking" (a face that arrives looking away is not news).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from fer_audio.types import EmotionEvent, HeadPose
+
+GESTURES = ("nod", "shake")
+GAZE = ("looking", "looking_away")
+
+
+@dataclass(frozen=True)
+class GestureOptions:
+    gestures: bool = True  # nod and shake events
+    gaze: bool = True  # looking / looking_away events
+    smoothing: float = 0.08  # s, time constant of the pose low-pass (the mesh's jitter)
+    swing: float = 12.0  # degrees, smallest move between turning points that counts as a swing
+    max_swing: float = 0.8  # s, a slower swing is a turn of the head, not part of a gesture
+    min_duration: float = 0.2  # s, two swings faster than this are jitter
+    dominance: float = 1.5  # the gesture's axis moved at least this many times the other's
+    refractory: float = 1.0  # s, between two gestures of one face
+    look_enter: float = 15.0  # degrees of yaw and of pitch within which the face looks at the camera
+    look_leave: float = 25.0  # degrees of yaw or pitch beyond which it looks away
+    look_dwell: float = 0.4  # s, a gaze state must hold this long to be announced
+    max_gap: float = 0.3  # s without a pose (face missed): the motion history starts afresh
+
+
+class _Axis:
+    """Swings of one angle: turning points (t, value) of the low-passed signal. A turning point's
+    time is when the signal last left its extreme (came more than `hold` degrees from it), so a
+    pause before a gesture, and the jitter during it, do not lengthen its first swing."""
+
+    def __init__(self, swing: float, window: float) -> None:
+        self.swing, self.window, self.hold = swing, window, 0.3 * swing
+        self.turns: deque[tuple[float, float]] = deque(maxlen=3)
+        self.samples: deque[tuple[float, float]] = deque()
+        self.direction = 0  # +1 rising, -1 falling, 0 not yet known
+        self.ext = (0.0, 0.0)  # (t, value) of the extreme since the last turn
+
+    def reset(self) -> None:
+        self.turns.clear()
+        self.samples.clear()
+        self.direction = 0
+
+    def update(self, t: float, v: float) -> bool:
+        """Feed a sample; True when a new swing has just been confirmed (the signal came back
+        at least `swing` degrees from its last extreme)."""
+        self.samples.append((t, v))
+        while self.samples[0][0] < t - self.window:
+            self.samples.popleft()
+        if self.direction == 0:
+            lo = min(reversed(self.samples), key=lambda p: p[1])
+            hi = max(reversed(self.samples), key=lambda p: p[1])
+            if v - lo[1] >= self.swing:
+                return self._turn(lo, +1, (t, v))
+            if hi[1] - v >= self.swing:
+                return self._turn(hi, -1, (t, v))
+            return False
+        if (v - self.ext[1]) * self.direction >= 0:
+            self.ext = (t, v)
+            return False
+        return abs(v - self.ext[1]) >= self.swing and self._turn(self.ext, -self.direction, (t, v))
+
+    def _turn(self, point: tuple[float, float], direction: int, now: tuple[float, float]) -> bool:
+        left = max((s for s, v in self.samples if s >= point[0] and abs(v - point[1]) <= self.hold))
+        self.turns.append((left, point[1]))
+        self.direction = direction
+        self.ext = now
+        return True
+
+
+class GestureDetector:
+    """update(t, pose, x) -> nod/shake/looking/looking_away events of one face."""
+
+    def __init__(self, face: int, options: GestureOptions = GestureOptions()) -> None:
+        self.face, self.options = face, options
+        self._axes = {kind: _Axis(options.swing, 2 * options.max_swing) for kind in GESTURES}
+        self._history: deque[tuple[float, float, float]] = deque()  # (t, yaw, pitch), filtered
+        self._last_t: float | None = None
+        self._yaw = self._pitch = 0.0
+        self._last_gesture = -math.inf
+        self.gaze: str | None = None  # the gaze state last announced (or taken as the start)
+        self._candidate: tuple[str, float] | None = None  # (state, since)
+
+    def update(self, t: float, pose: HeadPose, x: float = 0.5) -> list[EmotionEvent]:
+        if not all(math.isfinite(v) for v in (pose.yaw, pose.pitch)):
+            return []
+        self._filter(t, pose)
+        events = []
+        if self.options.gestures:
+            events += self._gestures(t, x)
+        if self.options.gaze:
+            events += self._gaze(t, x)
+        return events
+
+    def _filter(self, t: float, pose: HeadPose) -> None:
+        o = self.options
+        if self._last_t is None or t - self._last_t > o.max_gap:
+            self._yaw, self._pitch = pose.yaw, pose.pitch
+            self._history.clear()
+            for axis in self._axes.values():
+                axis.reset()
+        else:
+            a = 1.0 - math.exp(-(t - self._last_t) / o.smoothing) if o.smoothing > 0 else 1.0
+            self._yaw += a * (pose.yaw - self._yaw)
+            self._pitch += a * (pose.pitch - self._pitch)
+        self._last_t = t
+        self._history.append((t, self._yaw, self._pitch))
+        while self._history and self._history[0][0] < t - 2 * o.max_swing - 0.5:
+            self._history.popleft()
+
+    def _gestures(self, t: float, x: float) -> list[EmotionEvent]:
+        o = self.options
+        out = []
+        for kind, value in (("nod", self._pitch), ("shake", self._yaw)):
+            axis = self._axes[kind]
+            if not axis.update(t, value) or len(axis.turns) < 2:
+                continue
+            (t0, v0), (t1, v1) = axis.turns[-2], axis.turns[-1]
+            if t1 - t0 > o.max_swing or t - t1 > o.max_swing or t - t0 < o.min_duration:
+                continue
+            if t - self._last_gesture < o.refractory or not self._dominant(kind, t0, abs(v1 - v0)):
+                continue
+            self._last_gesture = t
+            out.append(EmotionEvent(t, kind, self.face, x=x))
+        return out
+
+    def _dominant(self, kind: str, since: float, amplitude: float) -> bool:
+        """The other axis moved less than amplitude / dominance since `since`."""
+        other = [yaw if kind == "nod" else pitch for s, yaw, pitch in self._history if s >= since]
+        return not other or (max(other) - min(other)) * self.options.dominance < amplitude
+
+    def _gaze(self, t: float, x: float) -> list[EmotionEvent]:
+        o = self.options
+        turned = max(abs(self._yaw), abs(self._pitch))
+        state = "looking" if turned <= o.look_enter else "looking_away" if turned >= o.look_leave else None
+        if state is None or state == (self._candidate or (None,))[0]:
+            if state is None:
+                self._candidate = None
+            return self._settle(t, x)
+        self._candidate = (state, t)
+        return self._settle(t, x)
+
+    def _settle(self, t: float, x: float) -> list[EmotionEvent]:
+        if self._candidate is None:
+            return []
+        state, since = self._candidate
+        if state == self.gaze or t - since < self.options.look_dwell:
+            return []
+        first = self.gaze is None
+        self.gaze = state
+        if first and state == "looking_away":
+            return []
+        return [EmotionEvent(since + self.options.look_dwell, state, self.face, x=x)]

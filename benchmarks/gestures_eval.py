@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-
 FRAME = (480, 360)  # (width, height) pixels
 FACE_SIDE = 200  # pixels the 48x48 face is enlarged to
 

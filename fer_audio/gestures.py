@@ -89,7 +89,8 @@ class _Axis:
         return abs(v - self.ext[1]) >= self.swing and self._turn(self.ext, -self.direction, (t, v))
 
     def _turn(self, point: tuple[float, float], direction: int, now: tuple[float, float]) -> bool:
-        left = max((s for s, v in self.samples if s >= point[0] and abs(v - point[1]) <= self.hold), default=point[0])
+        near = [s for s, v in self.samples if s >= point[0] and abs(v - point[1]) <= self.hold]
+        left = max(near, default=point[0])
         self.turns.append((left, point[1]))
         self.direction = direction
         self.ext = now

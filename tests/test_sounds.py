@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.earcon_metrics import contour, min_pairwise_distance
 from conftest import ROOT
-from fer_audio.earcons import CUE_NAMES, MAX_CUE_SECONDS, PEAK_DBFS, SAMPLE_RATE, default_cues
+from fer_audio.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, PEAK_DBFS, SAMPLE_RATE, default_cues
 from fer_audio.soundpack import SoundPack, SoundPackError, load_pack, write_pack
 from fer_audio.wavio import read_wav, write_wav
 
@@ -31,6 +31,28 @@ def test_the_seven_emotions_are_distinct():
     emotions = {k: v for k, v in default_cues().items() if k in CUE_NAMES[:7]}
     distance, pair = min_pairwise_distance(emotions)
     assert distance > 5.0, pair
+
+
+def test_the_head_cues_are_distinct_from_the_emotions_and_from_each_other():
+    cues = default_cues()
+    for head in HEAD_CUES:
+        pair = {k: v for k, v in cues.items() if k in CUE_NAMES[:7] or k == head}
+        distance, nearest = min_pairwise_distance(pair)
+        assert distance > 5.0, nearest
+    distance, pair = min_pairwise_distance({k: cues[k] for k in HEAD_CUES})
+    assert distance > 5.0, pair
+
+
+def test_a_pack_without_head_cues_still_loads_with_the_default_ones(tmp_path):
+    write_pack(SoundPack.default(), tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    for cue in HEAD_CUES:
+        del manifest["cues"][cue]
+        (tmp_path / f"{cue}.wav").unlink()
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    pack = load_pack(tmp_path)
+    for cue in HEAD_CUES:
+        np.testing.assert_array_equal(pack.cues[cue], default_cues()[cue])
 
 
 def test_contours_rise_for_happy_and_surprise_and_fall_for_sad():

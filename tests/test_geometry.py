@@ -1,0 +1,191 @@
+"""Face geometry: BlazeFace behind the detector protocol, the face mesh and head pose, the model
+files the set-up fetches, and nods/shakes/gaze end to end through `fer-audio live`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import pad_face
+from fer_audio import model_files
+from fer_audio.blazeface import SMALLEST, tiles, unbatch
+from fer_audio.detect import DetectorOptions, make_detector
+from fer_audio.landmarks import POSE_POINTS, FaceMeshModel, head_pose, pose_from_rotation, rotation
+from fer_audio.litert import TFLiteModel
+from fer_audio.preprocess import to_gray8
+from fer_audio.types import FaceBox
+from test_narrate import run_cli
+
+
+def _video_frames(video) -> list[np.ndarray]:
+    cap, frames = cv2.VideoCapture(str(video)), []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    cap.release()
+    return frames
+
+
+# ---------------------------------------------------------------------------------- model files
+
+
+def test_a_missing_model_file_is_one_line_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_files, "model_dir", lambda: tmp_path)
+    with pytest.raises(model_files.ModelFileMissing) as err:
+        model_files.model_path("blazeface")
+    message = str(err.value)
+    assert "\n" not in message and "face_detection_short_range.tflite" in message
+    assert "make models" in message and "MediaPipe 0.10.14" in message
+    (tmp_path / "face_landmark.tflite").write_bytes(b"not the model")
+    with pytest.raises(model_files.ModelFileMissing, match="not the expected file"):
+        model_files.model_path("face_mesh")
+    assert model_files.missing() == ["blazeface", "face_mesh"]
+
+
+def test_the_installed_model_files_check_out():
+    assert model_files.missing() == [], "run `make models`"
+
+
+# ---------------------------------------------------------------------------------- BlazeFace
+
+
+def test_a_batch_of_tiles_decodes_as_single_images():
+    model = TFLiteModel(model_files.model_path("blazeface"))
+    batch = np.random.default_rng(0).uniform(-1, 1, (3, 128, 128, 3)).astype(np.float32)
+    regressors, scores = model.run(batch)
+    for i in range(3):
+        one_r, one_s = model.run(batch[i : i + 1])
+        np.testing.assert_array_equal(unbatch(regressors, 3)[i], one_r.reshape(896, 16))
+        np.testing.assert_array_equal(unbatch(scores, 3)[i], one_s.reshape(896, 1))
+
+
+@pytest.mark.parametrize("width,height,smallest", [(596, 336, 40), (480, 270, 30), (480, 480, 30)])
+def test_tiles_hold_every_face_whole_at_a_level_that_sees_it(width, height, smallest):
+    regions = tiles(width, height, smallest)
+    assert regions[0] == (0, 0, max(width, height), 0) and len({r[3] for r in regions}) > 1
+
+    def seen(x, y, face):
+        return any(
+            face >= SMALLEST * s
+            and (level == 0 or face <= s / 2)  # big enough, and not cut
+            and rx <= x
+            and ry <= y
+            and x + face <= rx + s
+            and y + face <= ry + s
+            for rx, ry, s, level in regions
+        )
+
+    for face in range(smallest, min(width, height), 7):
+        for x in range(0, width - face + 1, 13):
+            for y in range(0, height - face + 1, 17):
+                assert seen(x, y, face), (face, x, y)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("backend", ["haar", "blazeface"])
+def test_backends_behind_the_protocol_find_the_padded_faces(backend, detectable_faces):
+    detector = make_detector(DetectorOptions(backend=backend))
+    found = [detector.detect(to_gray8(pad_face(face, at=120))) for face in detectable_faces[:20]]
+    assert sum(len(boxes) == 1 for boxes in found) >= 16 and max(map(len, found)) == 1
+    for b in (boxes[0] for boxes in found if boxes):
+        assert all(isinstance(v, int) for v in (b.x, b.y, b.w, b.h))
+        assert abs(b.center[0] - 200) < 50 and abs(b.center[1] - 150) < 50 and 80 <= b.w <= 220
+
+
+@pytest.mark.shared
+def test_blazeface_follows_the_woman_in_the_shared_video_and_nothing_else(video):
+    frames = _video_frames(video)
+    detector = make_detector(DetectorOptions(backend="blazeface"))
+    found = [detector.detect(g) for g in frames]
+    assert sum(len(b) == 1 for b in found) >= 0.9 * len(frames)
+    assert sum(len(b) > 1 for b in found) <= 2
+    near = [detector.detect_near(g, b[0]) for g, b in zip(frames, found, strict=True) if b]
+    assert sum(len(b) == 1 for b in near) >= 0.9 * len(near)  # tracking from frame to frame
+
+
+@pytest.mark.shared
+def test_blazeface_turns_down_upside_down_eyes():
+    from fer_audio.blazeface import upright
+
+    eyes_level = FaceBox(0, 0, 100, 100, 0.9, ((30, 40), (70, 40), (50, 60), (50, 80), (10, 45), (90, 45)))
+    assert upright(eyes_level)
+    turned = FaceBox(0, 0, 100, 100, 0.9, ((30, 40), (45, 90), (50, 60), (10, 70), (10, 45), (90, 45)))
+    assert not upright(turned)  # eye line at 73 degrees
+    flipped = FaceBox(0, 0, 100, 100, 0.9, ((30, 80), (70, 80), (50, 60), (50, 30), (10, 45), (90, 45)))
+    assert not upright(flipped)  # mouth above the eyes
+
+
+# ---------------------------------------------------------------------------------- pose
+
+
+@pytest.mark.parametrize("yaw,pitch,roll", [(20, 0, 0), (0, 15, 0), (0, 0, -10), (-25, -10, 5)])
+def test_pose_from_landmarks_projected_at_a_known_rotation(yaw, pitch, roll):
+    exact = pose_from_rotation(rotation(yaw, pitch, roll))
+    assert (exact.yaw, exact.pitch, exact.roll) == pytest.approx((yaw, pitch, roll), abs=1e-6)
+    width, height, f = 640, 480, 640.0
+    model = np.array([p for _, p in POSE_POINTS.values()])
+    cam = (rotation(yaw, pitch, roll) @ model.T).T + np.array([30.0, -20.0, 700.0])
+    points = np.zeros((468, 2))
+    for (i, _), p in zip(POSE_POINTS.values(), cam, strict=True):
+        points[i] = (p[0] / p[2] * f + width / 2, p[1] / p[2] * f + height / 2)
+    pose = head_pose(points, width, height)
+    assert (pose.yaw, pose.pitch, pose.roll) == pytest.approx((yaw, pitch, roll), abs=0.5)
+
+
+@pytest.mark.shared
+def test_roll_follows_a_real_face_turned_in_the_image(video):
+    gray = _video_frames(video)[-1]  # she faces the camera at the end of the clip
+    detector = make_detector(DetectorOptions(backend="blazeface"))
+    mesh = FaceMeshModel()
+    box = max(detector.detect(gray), key=lambda b: b.w)
+    h, w = gray.shape
+    rolls = {}
+    for angle in (-20, 0, 20):
+        m = cv2.getRotationMatrix2D(box.center, angle, 1.0)  # positive: counter-clockwise
+        turned = cv2.warpAffine(gray, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        found = min(detector.detect(turned), key=lambda b: math.dist(b.center, box.center))
+        face = mesh.mesh(turned, [found])[0]
+        assert face.score > 0.9
+        rolls[angle] = head_pose(face.points, w, h).roll
+    assert rolls[-20] - rolls[0] == pytest.approx(20, abs=5)
+    assert rolls[20] - rolls[0] == pytest.approx(-20, abs=5)
+
+
+# ---------------------------------------------------------------------------------- end to end
+
+
+def _write_clip(path, frames, fps):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[::-1])
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    writer.release()
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_live_hears_a_nod_of_a_real_face_and_no_gesture_without_gestures(tmp_path, public_test_faces):
+    from benchmarks import gestures_eval as ge
+
+    faces = np.stack([f for fs in public_test_faces.values() for f in fs])
+    detectors = [make_detector(DetectorOptions(backend=b)) for b in ("haar", "blazeface")]
+    renderer = ge.source_faces(faces, FaceMeshModel(), detectors, 1)[0]
+    clip = ge.Clip("nod", 0, 25.0, 3.0, 1.0, 1.0, 0.7, 18.0)
+    frames = [renderer.render(*clip.pose(i / clip.fps)) for i in range(int(clip.seconds * clip.fps))]
+    video = tmp_path / "nod.mp4"
+    _write_clip(video, frames, clip.fps)
+    for flags, want in (([], {"nod"}), (["--no-gestures", "--no-gaze"], set())):
+        log = tmp_path / f"events{len(flags)}.jsonl"
+        r = run_cli("live", "--source", video, "--no-realtime", "--no-audio", "--events-log", log, *flags)
+        assert r.returncode == 0, r.stderr
+        kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
+        heard = {k for k in kinds if k in ("nod", "shake", "looking", "looking_away")}
+        assert heard & {"nod", "shake"} == want, kinds
+        if not flags:
+            assert "Nods: face 1, centre." in r.stdout
+            assert "looking" in kinds  # she faces the camera before nodding

@@ -307,7 +307,7 @@ def _not_faces(n: int = 400, seed: int = 7) -> list[np.ndarray]:
 
 def bench_detectors() -> dict:
     """Face detection alone, one OpenCV thread: the shipped setting against the others tried."""
-    from fer_audio.detect import DetectorOptions, HaarDetector
+    from fer_audio.detect import DetectorOptions, make_detector
     from fer_audio.images import read_photo
 
     settings = {
@@ -317,6 +317,9 @@ def bench_detectors() -> dict:
             cascade="haarcascade_frontalface_default.xml", scale_factor=1.1, min_neighbors=5
         ),
     }
+    settings["blazeface (MediaPipe short-range, tiles, face-mesh check)"] = DetectorOptions(
+        backend="blazeface"
+    )
     if LBP_CASCADE.exists():
         settings["LBP frontalface, step 1.1, 3 neighbours"] = DetectorOptions(
             cascade=str(LBP_CASCADE), scale_factor=1.1, min_neighbors=3
@@ -330,7 +333,7 @@ def bench_detectors() -> dict:
     out = {}
     try:
         for name, options in settings.items():
-            det = HaarDetector(options)
+            det = make_detector(options)
             started = time.perf_counter()
             on_photos = [det.detect(g) for g in photos]
             ms_photo = (time.perf_counter() - started) / len(photos) * 1000

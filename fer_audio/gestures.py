@@ -141,8 +141,10 @@ class GestureDetector:
         out = []
         for kind, value in (("nod", self._pitch), ("shake", self._yaw)):
             axis = self._axes[kind]
-            if axis.update(t, value) and axis.used is not None and axis.turns[-1][0] - axis.used[0] <= (
-                self.options.max_swing
+            if (
+                axis.update(t, value)
+                and axis.used is not None
+                and axis.turns[-1][0] - axis.used[0] <= (self.options.max_swing)
             ):
                 axis.used = axis.turns[-1]  # the head goes on nodding (shaking): the same gesture
             if self._is_gesture(kind, axis, t, value):

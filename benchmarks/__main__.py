@@ -374,11 +374,12 @@ def bench_detectors() -> dict:
 
 def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, int] | None = None):
     from fer_audio.pipeline import FrameProcessor
-    from fer_audio.recognize import Recognizer
+    from fer_audio.recognize import Recognizer, RecognizerOptions
     from fer_audio.sources import Frame, FrameSource, SourceOptions
     from fer_audio.track import FaceTracker
 
-    processor = FrameProcessor(Recognizer(), FaceTracker())
+    # as `fer-audio live` runs by default: gestures and gaze on, so the face mesh runs per face
+    processor = FrameProcessor(Recognizer(RecognizerOptions(pose=True)), FaceTracker())
     events = []
     started = time.perf_counter()
     with FrameSource(SourceOptions(source, realtime=False)) as src:

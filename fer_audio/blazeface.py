@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from fer_audio.landmarks import FaceMesh, FaceMeshModel
-from fer_audio.litert import TFLiteModel
+from fer_audio.litert import TFLiteModel, sigmoid
 from fer_audio.model_files import model_path
 from fer_audio.types import FaceBox
 
@@ -57,9 +57,7 @@ def anchors() -> np.ndarray:
 def decode(regressors: np.ndarray, scores: np.ndarray, min_score: float = MIN_SCORE) -> np.ndarray:
     """One image's raw outputs ((896, 16), (896, 1)) -> (k, 17) rows of
     [x0, y0, x1, y1, 6 keypoints (x, y), score], coordinates in 0..1 of the input, score > min_score."""
-    score = (1.0 / (1.0 + np.exp(-np.clip(scores[:, 0].astype(np.float64), -100.0, 100.0)))).astype(
-        np.float32
-    )
+    score = sigmoid(scores[:, 0])
     keep = score > min_score
     raw, a = regressors[keep] / INPUT, anchors()[keep]
     centre, half = raw[:, :2] + a, raw[:, 2:4] / 2

@@ -5,7 +5,6 @@ Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.labels import NUM_CLASSES
-from fer_audio.native import quiet_native_stderr
+from fer_audio.litert import TFLiteModel
 from fer_audio.preprocess import INPUT_SIZE
 
 DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
@@ -37,22 +36,15 @@ class Classifier:
     """predict(faces (n, 48, 48) float32 0..255) -> (n, 7) float32 probabilities."""
 
     def __init__(self, options: ClassifierOptions = ClassifierOptions()) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         path = Path(options.model) if options.model else default_model_path()
         if not path.is_file():
             raise ModelError(f"{path}: model file not found; pass --model FILE.tflite")
         self.path = path
-        self._batch = 0
-        self._lock = threading.Lock()
-        with quiet_native_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
-            try:
-                self._interpreter = Interpreter(model_path=str(path), num_threads=options.threads)
-                self._input = self._interpreter.get_input_details()[0]["index"]
-                self._output = self._interpreter.get_output_details()[0]["index"]
-                self._check()
-            except (ValueError, RuntimeError) as exc:
-                raise ModelError(f"{path}: not a usable TFLite model ({exc})") from exc
+        try:
+            self._model = TFLiteModel(path, options.threads)
+            self._check()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{path}: not a usable TFLite model ({exc})") from exc
 
     def _check(self) -> None:
         out = self.predict(np.zeros((1, INPUT_SIZE, INPUT_SIZE), np.float32))
@@ -63,17 +55,9 @@ class Classifier:
         faces = np.asarray(faces, np.float32)
         if faces.ndim == 2:
             faces = faces[None]
-        n = faces.shape[0]
-        if n == 0:
+        if faces.shape[0] == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
-        with self._lock:
-            if n != self._batch:
-                self._interpreter.resize_tensor_input(self._input, [n, INPUT_SIZE, INPUT_SIZE, 1])
-                self._interpreter.allocate_tensors()
-                self._batch = n
-            self._interpreter.set_tensor(self._input, faces[..., None])
-            self._interpreter.invoke()
-            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)
+        return self._model.run(faces[..., None])[0].astype(np.float32, copy=False)
 
     def predict_batched(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """predict() over many faces in fixed-size batches (the last one may be smaller)."""

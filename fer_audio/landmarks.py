@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fer_audio.litert import TFLiteModel
+from fer_audio.litert import TFLiteModel, sigmoid
 from fer_audio.model_files import model_path
 from fer_audio.types import FaceBox, HeadPose
 
@@ -87,7 +87,7 @@ class FaceMeshModel:
         batch = np.repeat((np.stack(crops).astype(np.float32) / 255.0)[..., None], 3, axis=3)
         points, flags = self._model.run(batch)
         points = points.reshape(len(boxes), -1, 3)
-        scores = 1.0 / (1.0 + np.exp(-np.clip(flags.reshape(-1).astype(np.float64), -60, 60)))
+        scores = sigmoid(flags.reshape(-1))
         out = []
         for m, p, s in zip(mats, points, scores, strict=True):
             inv = cv2.invertAffineTransform(m)

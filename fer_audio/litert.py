@@ -34,10 +34,21 @@ class TFLiteModel:
         batch = np.ascontiguousarray(batch, np.float32)
         n = batch.shape[0]
         with self._lock:
-            if n != self._batch:
-                self._interpreter.resize_tensor_input(self._input, [n, *self.input_shape])
-                self._interpreter.allocate_tensors()
+            if n == self._batch:
+                self._interpreter.set_tensor(self._input, batch)
+                self._interpreter.invoke()
+            else:  # (re)allocating applies the XNNPACK delegate, which logs a line on fd 2
+                with quiet_native_stderr():
+                    self._interpreter.resize_tensor_input(self._input, [n, *self.input_shape])
+                    self._interpreter.allocate_tensors()
+                    self._interpreter.set_tensor(self._input, batch)
+                    self._interpreter.invoke()
                 self._batch = n
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
             return [np.array(self._interpreter.get_tensor(i)) for i in self._outputs]
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Scores the MediaPipe models give as logits -> float32 probabilities (computed in float64,
+    clipped as MediaPipe clips them, so no overflow)."""
+    x = np.clip(np.asarray(logits, np.float64), -100.0, 100.0)
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)

@@ -117,13 +117,14 @@ def tiles(width: int, height: int, smallest_face: float) -> list[tuple[int, int,
 
 
 def _square(gray: np.ndarray, x: int, y: int, side: int) -> np.ndarray:
-    """The (side x side) region at (x, y), zero-padded past the image, resized to the input,
-    as (128, 128, 3) float32 in -1..1."""
-    region = gray[y : y + side, x : x + side]
+    """The (side x side) region at (x, y) (which may reach past any edge of the image: zero-padded
+    there), resized to the input, as (128, 128, 3) float32 in -1..1."""
+    x0, y0 = max(x, 0), max(y, 0)
+    region = gray[y0 : y + side, x0 : x + side]
     if region.shape != (side, side):
-        region = cv2.copyMakeBorder(
-            region, 0, side - region.shape[0], 0, side - region.shape[1], cv2.BORDER_CONSTANT, value=0
-        )
+        top, left = y0 - y, x0 - x
+        bottom, right = side - top - region.shape[0], side - left - region.shape[1]
+        region = cv2.copyMakeBorder(region, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0)
     interp = cv2.INTER_AREA if side > INPUT else cv2.INTER_LINEAR
     small = cv2.resize(region, (INPUT, INPUT), interpolation=interp).astype(np.float32)
     return np.repeat((small / 127.5 - 1.0)[..., None], 3, axis=2)
@@ -186,12 +187,7 @@ class BlazeFaceDetector:
         """The face near a known one (video): one pass over a square twice its size around it."""
         side = math.ceil(2 * max(box.w, box.h))
         cx, cy = box.center
-        x, y = round(cx - side / 2), round(cy - side / 2)
-        pad = max(0, -x, -y)
-        padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0) if pad else gray
-        dets = self._run(padded, [(x + pad, y + pad, side, 0)])
-        dets[:, :-1:2] -= pad
-        dets[:, 1:-1:2] -= pad
+        dets = self._run(gray, [(round(cx - side / 2), round(cy - side / 2), side, 0)])
         return self._checked(gray, self._boxes(weighted_nms(dets)[:1], 1.0, 0))
 
     @staticmethod

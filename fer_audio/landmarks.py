@@ -1,5 +1,5 @@
-"""The 468-point face mesh (MediaPipe's face_landmark.tflite) through LiteRT, and what follows from it:
-head pose (yaw, pitch, roll in degrees, from cv2.solvePnP) and the eye line.
+"""The 468-point face mesh (MediaPipe's face_landmark.tflite) through LiteRT, and the head pose that
+follows from it (yaw, pitch, roll in degrees, from cv2.solvePnP).
 
 The mesh looks at a 192x192 crop around the face, turned so the eyes are level (from
 BlazeFace's eye keypoints; a Haar box has none, and is taken upright), 1.5 times the detector's
@@ -33,7 +33,6 @@ POSE_POINTS = {
     "mouth_image_left": (61, (-30.0, 30.0, 25.0)),
     "mouth_image_right": (291, (30.0, 30.0, 25.0)),
 }
-EYE_CENTRES = ((33, 133), (362, 263))  # corners of the image-left eye, of the image-right eye
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,6 @@ class FaceMesh:
 
     points: np.ndarray
     score: float
-
-    def eye_angle(self) -> float:
-        """Degrees the line from the image-left eye to the image-right eye is turned clockwise
-        from level (image y points down)."""
-        (a0, a1), (b0, b1) = EYE_CENTRES
-        left = self.points[[a0, a1], :2].mean(0)
-        right = self.points[[b0, b1], :2].mean(0)
-        return math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
 
 
 def roi(box: FaceBox) -> tuple[tuple[float, float], float, float]:

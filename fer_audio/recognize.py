@@ -8,6 +8,7 @@ import numpy as np
 
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
+from fer_audio.landmarks import MIN_FACE_SCORE, FaceMeshModel, head_pose
 from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
 from fer_audio.types import FaceBox, FacePrediction, HeadPose
 
@@ -39,11 +40,7 @@ class Recognizer:
         self.options = options
         self.detector = detector or make_detector(options.detector)
         self.classifier = classifier or Classifier(options.classifier)
-        self._mesh = None
-        if options.pose:
-            from fer_audio.landmarks import FaceMeshModel
-
-            self._mesh = FaceMeshModel()
+        self._mesh = FaceMeshModel() if options.pose else None
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         boxes = self.detector.detect(gray)
@@ -67,8 +64,6 @@ class Recognizer:
     def poses(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[HeadPose | None]:
         """Head pose of each box (None where the mesh sees no face): from the mesh the detector
         already ran (BlazeFace checks each face with it), else from one batched mesh pass."""
-        from fer_audio.landmarks import MIN_FACE_SCORE, head_pose
-
         of = getattr(self.detector, "mesh_of", None)
         meshes = [of(b) if of is not None else None for b in boxes]
         todo = [i for i, m in enumerate(meshes) if m is None]

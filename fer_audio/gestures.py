@@ -57,7 +57,7 @@ class _Axis:
 
     def __init__(self, swing: float, window: float) -> None:
         self.swing, self.window, self.hold = swing, window, 0.3 * swing
-        self.turns: deque[tuple[float, float]] = deque(maxlen=3)
+        self.turns: deque[tuple[float, float]] = deque(maxlen=2)
         self.samples: deque[tuple[float, float]] = deque()
         self.direction = 0  # +1 rising, -1 falling, 0 not yet known
         self.ext = (0.0, 0.0)  # (t, value) of the extreme since the last turn
@@ -141,10 +141,11 @@ class GestureDetector:
         out = []
         for kind, value in (("nod", self._pitch), ("shake", self._yaw)):
             axis = self._axes[kind]
+            turned = axis.update(t, value)
             if (
-                axis.update(t, value)
+                turned
                 and axis.used is not None
-                and axis.turns[-1][0] - axis.used[0] <= (self.options.max_swing)
+                and axis.turns[-1][0] - axis.used[0] <= self.options.max_swing
             ):
                 axis.used = axis.turns[-1]  # the head goes on nodding (shaking): the same gesture
             if self._is_gesture(kind, axis, t, value):
@@ -178,21 +179,15 @@ class GestureDetector:
         o = self.options
         turned = max(abs(self._yaw), abs(self._pitch))
         state = "looking" if turned <= o.look_enter else "looking_away" if turned >= o.look_leave else None
-        if state is None or state == (self._candidate or (None,))[0]:
-            if state is None:
-                self._candidate = None
-            return self._settle(t, x)
-        self._candidate = (state, t)
-        return self._settle(t, x)
-
-    def _settle(self, t: float, x: float) -> list[EmotionEvent]:
-        if self._candidate is None:
+        if state is None:  # between the two thresholds: neither state is building up
+            self._candidate = None
             return []
-        state, since = self._candidate
-        if state == self.gaze or t - since < self.options.look_dwell:
+        if self._candidate is None or self._candidate[0] != state:
+            self._candidate = (state, t)
+        since = self._candidate[1]
+        if state == self.gaze or t - since < o.look_dwell:
             return []
-        first = self.gaze is None
-        self.gaze = state
+        first, self.gaze = self.gaze is None, state
         if first and state == "looking_away":
             return []
-        return [EmotionEvent(since + self.options.look_dwell, state, self.face, x=x)]
+        return [EmotionEvent(since + o.look_dwell, state, self.face, x=x)]

@@ -261,14 +261,11 @@ LBP_CASCADE = Path("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml") 
 
 
 def _video_gray() -> list[np.ndarray]:
-    cap, frames = cv2.VideoCapture(str(VIDEO)), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-    cap.release()
-    return frames
+    from fer_audio.preprocess import to_gray8
+    from fer_audio.sources import FrameSource, SourceOptions
+
+    with FrameSource(SourceOptions(str(VIDEO), realtime=False)) as source:
+        return [to_gray8(frame.image) for frame in source]
 
 
 def _pasted_faces(frames: list[np.ndarray], sides=(40, 50, 64, 90, 130), n: int = 150, seed: int = 5):

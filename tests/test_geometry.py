@@ -17,19 +17,14 @@ from fer_audio.detect import DetectorOptions, make_detector
 from fer_audio.landmarks import POSE_POINTS, FaceMeshModel, head_pose, pose_from_rotation, rotation
 from fer_audio.litert import TFLiteModel
 from fer_audio.preprocess import to_gray8
+from fer_audio.sources import FrameSource, SourceOptions
 from fer_audio.types import FaceBox
 from test_narrate import run_cli
 
 
 def _video_frames(video) -> list[np.ndarray]:
-    cap, frames = cv2.VideoCapture(str(video)), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-    cap.release()
-    return frames
+    with FrameSource(SourceOptions(str(video), realtime=False)) as source:
+        return [to_gray8(frame.image) for frame in source]
 
 
 # ---------------------------------------------------------------------------------- model files

@@ -139,10 +139,11 @@ class BlazeFaceDetector:
         self.options = options
         self._model = TFLiteModel(model_path("blazeface"), threads=options.threads)
         self._mesh = FaceMeshModel(options.threads) if options.verify else None
-        self._meshes: dict[FaceBox, FaceMesh] = {}
+        self._meshes: dict[FaceBox, FaceMesh] = {}  # of the faces found in self._frame
+        self._frame: np.ndarray | None = None
 
     def mesh_of(self, box: FaceBox) -> FaceMesh | None:
-        """The face mesh of a box the latest detect() or detect_near() returned, if it ran."""
+        """The face mesh of a box detect() or detect_near() returned for the latest frame."""
         return self._meshes.get(box)
 
     def _checked(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FaceBox]:
@@ -151,11 +152,16 @@ class BlazeFaceDetector:
         boxes = [b for b in boxes if upright(b)]
         if self._mesh is None:
             return boxes
-        meshes = self._mesh.mesh(gray, boxes)
-        self._meshes = {
-            b: m for b, m in zip(boxes, meshes, strict=True) if m.score >= self.options.mesh_score
+        # Meshes are kept for one frame: in video, detect_near runs once per face on that frame.
+        if gray is not self._frame:
+            self._frame, self._meshes = gray, {}
+        kept = {
+            b: m
+            for b, m in zip(boxes, self._mesh.mesh(gray, boxes), strict=True)
+            if m.score >= self.options.mesh_score
         }
-        return list(self._meshes)
+        self._meshes.update(kept)
+        return list(kept)
 
     def _run(self, gray: np.ndarray, regions: list[tuple[int, int, int, int]]) -> np.ndarray:
         """Detections (k, 17) in pixels of `gray` over the given regions, before suppression."""

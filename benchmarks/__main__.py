@@ -662,32 +662,36 @@ def _repeated_video(seconds: float, gap: float = 1.0) -> list[tuple[float, np.nd
 def bench_gestures(n_faces: int = 6) -> dict:
     """Nods and shakes on real faces turned in 3-D (benchmarks/gestures_eval.py), and false
     gestures on the shared video (a moving, smiling face), through the whole live path, with
-    each face detector."""
+    each face detector. Each clip is rendered once (one clip's frames in memory at a time) and
+    run with every detector."""
     from benchmarks import gestures_eval as ge
     from fer_audio.detect import DetectorOptions, make_detector
     from fer_audio.landmarks import FaceMeshModel
-
-    detectors = [make_detector(DetectorOptions(backend=b)) for b in ("haar", "blazeface")]
-    renderers = ge.source_faces(data().require("PublicTest").images, FaceMeshModel(), detectors, n_faces)
-    clips = ge.clips(len(renderers))
-    rendered = [
-        [(i / c.fps, renderers[c.face].render(*c.pose(i / c.fps))) for i in range(int(c.seconds * c.fps))]
-        for c in clips
-    ]
-    say(f"gestures: {len(clips)} clips made from {len(renderers)} real faces")
-    return {b: _gesture_scores(b, clips, rendered) for b in ("haar", "blazeface")}
-
-
-def _gesture_scores(backend: str, clips, rendered) -> dict:
-    from fer_audio.detect import DetectorOptions
     from fer_audio.recognize import Recognizer, RecognizerOptions
 
-    recognizer = Recognizer(RecognizerOptions(detector=DetectorOptions(backend=backend), pose=True))
+    backends = ("haar", "blazeface")
+    detectors = [make_detector(DetectorOptions(backend=b)) for b in backends]
+    renderers = ge.source_faces(data().require("PublicTest").images, FaceMeshModel(), detectors, n_faces)
+    clips = ge.clips(len(renderers))
+    say(f"gestures: {len(clips)} clips made from {len(renderers)} real faces")
+    recognizers = {
+        b: Recognizer(RecognizerOptions(detector=DetectorOptions(backend=b), pose=True)) for b in backends
+    }
+    events: dict[str, list] = {b: [] for b in backends}  # per backend: each clip's gesture events
+    for c in clips:
+        frames = [
+            (i / c.fps, renderers[c.face].render(*c.pose(i / c.fps))) for i in range(int(c.seconds * c.fps))
+        ]
+        for b, recognizer in recognizers.items():
+            events[b].append([e for e in _gesture_events(recognizer, frames) if e.kind in ("nod", "shake")])
+    return {b: _gesture_scores(b, recognizers[b], clips, events[b]) for b in backends}
+
+
+def _gesture_scores(backend: str, recognizer, clips, clip_events) -> dict:
     found = {k: [] for k in ("nod", "shake")}  # per gesture clip: latency from onset, or None
     from_turn = {k: [] for k in ("nod", "shake")}
     false = {"nod": 0, "shake": 0}
-    for clip, frames in zip(clips, rendered, strict=True):
-        events = [e for e in _gesture_events(recognizer, frames) if e.kind in ("nod", "shake")]
+    for clip, events in zip(clips, clip_events, strict=True):
         hits = []
         if clip.kind in found:
             hits = [e for e in events if e.kind == clip.kind and clip.onset <= e.t <= clip.end + 0.5][:1]

@@ -545,14 +545,57 @@ def evaluate(data, model, usage, votes, json_out):
     show_default=True,
     help="Train N models (seeds SEED..SEED+N-1, one validation split) and export their average.",
 )
+@click.option(
+    "--widths",
+    type=str,
+    default=None,
+    help="Channels of the network's four stages, comma-separated (default 32,64,128,256); the stem "
+    "convolution gets the first.",
+)
+@click.option(
+    "--teacher",
+    "teachers",
+    multiple=True,
+    type=str,
+    help="Distil from this finished run (its best network, or every member of an ensemble run); "
+    "repeat for more. The student learns the teachers' mean on each augmented face.",
+)
+@click.option(
+    "--distill-weight",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="With --teacher: share of the teachers' mean in each target, the rest from the votes or "
+    "labels (default 1.0).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
-def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, members, resume, no_export):
+def train(
+    data,
+    votes,
+    out,
+    epochs,
+    batch_size,
+    learning_rate,
+    limit,
+    seed,
+    members,
+    widths,
+    teachers,
+    distill_weight,
+    resume,
+    no_export,
+):
     """Train the expression model (needs the [train] extra: TensorFlow).
 
     Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
     """
     _check_training_inputs(data, votes, out, resume)
+    stages = _parse_widths(widths)
+    for teacher in teachers:
+        if not (os.path.isfile(teacher) or _has_best(teacher)):
+            _fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
+    if distill_weight is not None and not teachers:
+        _fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
     import signal
 
     # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
@@ -572,6 +615,9 @@ def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, memb
             learning_rate=learning_rate,
             limit=limit,
             seed=seed,
+            widths=stages,
+            teachers=tuple(teachers) or None,
+            distill_weight=distill_weight,
         ).items()
         if v is not None
     }
@@ -589,6 +635,26 @@ def train(data, votes, out, epochs, batch_size, learning_rate, limit, seed, memb
         else:
             os.remove(native_log)
     sys.exit(code)
+
+
+def _parse_widths(widths: str | None) -> tuple[int, ...] | None:
+    if widths is None:
+        return None
+    try:
+        stages = tuple(int(w) for w in widths.split(","))
+    except ValueError:
+        stages = ()
+    if not stages or min(stages) < 1:
+        _fail(f"--widths {widths}: give positive channel counts separated by commas, e.g. 32,64,128,256")
+    return stages
+
+
+def _has_best(run: str) -> bool:
+    import glob
+
+    return os.path.isfile(os.path.join(run, "best.keras")) or bool(
+        glob.glob(os.path.join(glob.escape(run), "member-*", "best.keras"))
+    )
 
 
 def _quiet_third_party_logs() -> str:

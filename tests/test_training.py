@@ -117,13 +117,16 @@ def test_the_training_step_runs_under_jax_without_tensorflow(fer_csv, tmp_path):
         f"c = TrainConfig(data={str(fer_csv)!r}, out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32,\n"
         "    val_fraction=0.2, limit=96, model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
         "fit(c, log=print)\n"
+        "import dataclasses\n"
+        f"fit(dataclasses.replace(c, out={str(tmp_path / 'student')!r}, teachers=(c.out,)), log=print)\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "backend jax" in r.stdout and "epoch 2/2" in r.stdout
-    rows = _history(tmp_path / "jax")
-    assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
+    for run in ("jax", "student"):  # a plain run, then a student distilled from it
+        rows = _history(tmp_path / run)
+        assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
 
 
 def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_run):
@@ -271,3 +274,42 @@ def test_train_help_states_the_real_defaults():
     assert f"(default {config.epochs})" in text
     assert f"(default {config.batch_size})" in text and f"(default {config.seed})" in text
     assert f"(default {config.learning_rate:g})" in text
+
+
+def test_a_distilled_student_learns_the_teachers_view_and_resumes_exactly(fer_csv, full_run, tmp_path):
+    """--teacher: the training model carries the frozen teachers, which see the student's own
+    augmented batch in inference mode; the target is their mean; only the student is saved."""
+    import keras
+
+    from training.distill import DistillLoss
+    from training.train import compile_model, network_of
+
+    config = _config(fer_csv, tmp_path / "student", teachers=(str(full_run),), distill_weight=1.0)
+    model = compile_model(config, 96, jit=False)
+    teachers = model.get_layer("teachers")
+    assert not teachers.trainable_weights and len(teachers.teachers) == 1
+    faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    teacher = keras.models.load_model(full_run / "best.keras")
+    # in training mode the teachers still give their inference output (no dropout): same every call
+    both = [np.asarray(teachers(faces, training=True)) for _ in range(2)]
+    np.testing.assert_allclose(both[0], both[1], atol=1e-6)
+    np.testing.assert_allclose(both[0], teacher.predict(faces, verbose=0), atol=1e-5)
+    # the target is weight * teacher + (1 - weight) * y_true
+    y_true = np.eye(7, dtype=np.float32)[[0, 3]]
+    student = np.array([[0.4, 0.1, 0.1, 0.2, 0.1, 0.05, 0.05]] * 2, np.float32)
+    teacher_p = np.eye(7, dtype=np.float32)[[3, 3]]
+    loss = DistillLoss(weight=0.75, reduction=None)(y_true, np.concatenate([student, teacher_p], 1))
+    expected = [-(0.25 * np.log(0.4) + 0.75 * np.log(0.2)), -np.log(0.2)]
+    np.testing.assert_allclose(np.asarray(loss), expected, rtol=1e-5)
+
+    out = tmp_path / "student"
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, log=StopAfter(2))
+    fit(config, resume=True, log=lambda m: None)
+    rows = _history(out)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    best = keras.models.load_model(out / "best.keras")
+    assert best.name == "fer_audio_cnn" and best.count_params() == network_of(model).count_params()
+    resumed = keras.models.load_model(out / "checkpoint.keras").get_layer("teachers").teachers[0]
+    for a, b in zip(resumed.get_weights(), teacher.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # frozen through the whole run and its resumption

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fer_audio.datasets import DatasetError
-from training.report import finalize
 from training.train import TrainConfig, fit, member_configs
 
 
@@ -26,7 +25,12 @@ def run_train(
     export: bool,
     fail: Callable[[str, int], None],
 ) -> int:
-    config = dataclasses.replace(TrainConfig(data=data, out=out), **overrides)
+    overrides = dict(overrides)
+    base = TrainConfig(data=data, out=out)
+    if "widths" in overrides:  # the stem convolution takes the first stage's width
+        widths = tuple(overrides.pop("widths"))
+        overrides["model"] = dataclasses.replace(base.model, stem=widths[0], widths=widths)
+    config = dataclasses.replace(base, **overrides)
     try:
         for member in member_configs(config, members):
             if members > 1:
@@ -41,6 +45,8 @@ def run_train(
     except (DatasetError, FileNotFoundError, FileExistsError, ValueError) as exc:
         fail(str(exc), 2)
     if export:
+        from training.report import finalize  # TensorFlow: not needed to train elsewhere
+
         finalize(run, log=_log, data=config.data, votes=config.votes or None)
     print(f"run written to {run}")
     return 0

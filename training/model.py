@@ -37,7 +37,7 @@ class PerImageStandardize(layers.Layer):
         return (x - mean) / ops.maximum(ops.sqrt(var), floor)
 
 
-def build_model(options: ModelOptions = ModelOptions()) -> keras.Model:
+def build_model(options: ModelOptions = ModelOptions(), name: str = "fer_audio_cnn") -> keras.Model:
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
     x = PerImageStandardize(name="standardize")(inputs)
     x = layers.Conv2D(options.stem, 3, padding="same", use_bias=False, name="stem")(x)
@@ -55,4 +55,4 @@ def build_model(options: ModelOptions = ModelOptions()) -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(options.dropout, name="dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probs")(x)
-    return keras.Model(inputs, outputs, name="fer_audio_cnn")
+    return keras.Model(inputs, outputs, name=name)

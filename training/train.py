@@ -35,6 +35,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras import layers
 
 from fer_audio import crowd
 from fer_audio.datasets import Dataset, FaceSet, load_dataset
@@ -42,6 +43,7 @@ from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.outputs import atomic_path
 from fer_audio.outputs import write_atomic as _write_atomic
 from training.augment import Augment, AugmentOptions
+from training.distill import DistillLoss, TeacherMean, load_teachers, student_accuracy
 from training.model import ModelOptions, build_model
 from training.split import make_splits
 
@@ -67,6 +69,8 @@ class TrainConfig:
     split_seed: int = 1234  # which Training images form the validation slice (keep it fixed
     # across the members of an ensemble, so none of them is fitted on another's validation images)
     limit: int = 0  # use at most this many Training images (0: all); for tests and smoke runs
+    teachers: tuple[str, ...] = ()  # run folders (or best.keras files) to distil from; (): none
+    distill_weight: float = 1.0  # share of the teachers' mean in each target (the rest: votes/label)
     jit_compile: bool | None = None  # XLA; None: on under JAX or on a GPU, off for TensorFlow on a
     # CPU (oneDNN ran 1.5x faster there without it)
     model: ModelOptions = field(default_factory=ModelOptions)
@@ -83,6 +87,7 @@ class TrainConfig:
             **{k: tuple(v) if isinstance(v, list) else v for k, v in d["model"].items() if k in known}
         )
         d["augment"] = AugmentOptions(**d["augment"])
+        d["teachers"] = tuple(d.get("teachers", ()))
         return cls(**d)
 
 
@@ -201,7 +206,19 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
     network = build_model(config.model)
     inputs = keras.Input(network.input_shape[1:], name="face")
     augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)
-    model = keras.Model(inputs, network(augmented), name="train")
+    smoothing = 0.0 if config.votes else config.label_smoothing
+    if config.teachers:
+        # the student's and the teachers' probabilities side by side; the loss reads both halves
+        teachers = TeacherMean(load_teachers(config.teachers), name="teachers")(augmented)
+        pair = layers.Concatenate(name="student_and_teachers", dtype="float32")
+        both = pair([network(augmented), teachers])
+        model = keras.Model(inputs, both, name="train")
+        loss = DistillLoss(config.distill_weight, smoothing)
+        metrics = [keras.metrics.MeanMetricWrapper(student_accuracy, name="acc")]
+    else:
+        model = keras.Model(inputs, network(augmented), name="train")
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="acc")]
     steps = max(1, n_fit // config.batch_size)
     warmup = int(round(config.warmup_epochs * steps))
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -212,13 +229,7 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
         alpha=0.0,
     )
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=config.weight_decay)
-    smoothing = 0.0 if config.votes else config.label_smoothing
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=smoothing),
-        metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
-        jit_compile=jit,
-    )
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit)
     return model
 
 

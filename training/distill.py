@@ -1,0 +1,127 @@
+"""Distillation: a compact student learns the averaged outputs of a frozen teacher ensemble.
+
+The teachers (the best networks of earlier runs, `fer-audio train --teacher RUN`) see the very
+same augmented batch as the student inside the training step ("consistent" distillation,
+Beyer et al. 2022), so the student is taught what the ensemble says about every mirrored,
+turned, shifted, cut-out face it trains on, not only about the clean ones. The target of each
+face is ``weight * teacher mean + (1 - weight) * its own target`` (the crowd's votes or the
+smoothed label). Keras 3 ops only: it trains under JAX on a GPU machine as under TensorFlow here.
+
+The training model outputs the student's and the teachers' probabilities side by side, (n, 14);
+`DistillLoss` and `student_accuracy` read the two halves. Only the student is saved as
+``best.keras``, so export, evaluation and run time never see the teachers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+from keras import layers, ops
+
+from fer_audio.labels import NUM_CLASSES
+from training.model import ModelOptions, build_model
+
+
+def teacher_files(run: str | Path) -> list[Path]:
+    """The best.keras of a run folder, or of each member of an ensemble run (member-1, ...)."""
+    run = Path(run)
+    if run.is_file():
+        return [run]
+    members = sorted(run.glob("member-*/best.keras"), key=lambda p: int(p.parent.name.rsplit("-", 1)[1]))
+    if members:
+        return members
+    if (run / "best.keras").exists():
+        return [run / "best.keras"]
+    raise FileNotFoundError(f"--teacher {run}: no best.keras there (nor in member-*/); give a finished run")
+
+
+def _options_of(path: Path) -> ModelOptions:
+    """The ModelOptions a teacher was built with, from its run's config.json."""
+    config = path.parent / "config.json"
+    if not config.exists():
+        raise FileNotFoundError(f"--teacher {path}: no config.json beside it to rebuild the network from")
+    saved = json.loads(config.read_text())["model"]
+    known = {f for f in ModelOptions.__dataclass_fields__}
+    return ModelOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
+
+
+def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:
+    """Every teacher network of the given runs, rebuilt under its own name and frozen."""
+    files = [f for run in runs for f in teacher_files(run)]
+    teachers = []
+    for k, path in enumerate(files, start=1):
+        loaded = keras.models.load_model(path, compile=False)
+        teacher = build_model(_options_of(path), name=f"teacher_{k}")
+        teacher.set_weights(loaded.get_weights())
+        teacher.trainable = False
+        teachers.append(teacher)
+    return teachers
+
+
+@keras.saving.register_keras_serializable(package="fer_audio")
+class TeacherMean(layers.Layer):
+    """The mean of the frozen teachers' softmax outputs, always in inference mode (no dropout,
+    batch-norm moving statistics), with no gradient flowing back."""
+
+    def __init__(self, teachers: list[keras.Model], **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.teachers = list(teachers)
+        for teacher in self.teachers:
+            teacher.trainable = False
+
+    def build(self, input_shape):
+        for teacher in self.teachers:
+            if not teacher.built:
+                teacher.build(input_shape)
+
+    def call(self, x):
+        outputs = [ops.cast(teacher(x, training=False), "float32") for teacher in self.teachers]
+        return ops.stop_gradient(ops.mean(ops.stack(outputs, axis=0), axis=0))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], NUM_CLASSES)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "teachers": [keras.saving.serialize_keras_object(t) for t in self.teachers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["teachers"] = [keras.saving.deserialize_keras_object(t) for t in config["teachers"]]
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="fer_audio")
+class DistillLoss(keras.losses.Loss):
+    """Cross-entropy of the student against weight * teacher mean + (1 - weight) * y_true, where
+    y_true is first smoothed by `label_smoothing` (0 for crowd votes, which are already soft)."""
+
+    def __init__(self, weight: float = 1.0, label_smoothing: float = 0.0, name="distill", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weight = float(weight)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.cast(y_pred, "float32")
+        student, teacher = y_pred[:, :NUM_CLASSES], y_pred[:, NUM_CLASSES:]
+        y_true = ops.cast(y_true, "float32")
+        if self.label_smoothing:
+            y_true = y_true * (1.0 - self.label_smoothing) + self.label_smoothing / NUM_CLASSES
+        target = self.weight * teacher + (1.0 - self.weight) * y_true
+        return -ops.sum(target * ops.log(ops.clip(student, 1e-7, 1.0)), axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight": self.weight, "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package="fer_audio")
+def student_accuracy(y_true, y_pred):
+    """1 where the student's top class is the target's, per face."""
+    student = y_pred[:, :NUM_CLASSES]
+    return ops.cast(ops.argmax(y_true, axis=-1) == ops.argmax(student, axis=-1), "float32")

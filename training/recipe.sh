@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The shipped model's recipe, end to end: teacher ensembles, then students distilled from them,
+# then scores. Written for one GPU (several runs share it at once: JOBS); works on a CPU too,
+# slowly (JOBS=1). Every step is a plain `fer-audio train` you can also run by hand; a step whose
+# run folder is finished is skipped, an unfinished one resumes.
+#
+#   STAGE=teachers training/recipe.sh   # 4 crowd-vote teachers and 4 own-label teachers
+#   STAGE=students training/recipe.sh   # the students distilled from each ensemble
+#   STAGE=score    training/recipe.sh   # val/test figures of every run and ensemble (any backend)
+#
+# On a GPU machine without TensorFlow: KERAS_BACKEND=jax, and FER_AUDIO="python3 -m fer_audio".
+# Back here (TensorFlow), `fer-audio train ... --out RUN --resume` on a finished student run
+# exports it to TFLite and scores the exports (training/README.md).
+set -euo pipefail
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+
+DATA=${DATA:-../shared/datasets/fer2013-images.tar.gz}
+VOTES=${VOTES:-../shared/datasets/ferplus-votes.csv}
+RUNS=${RUNS:-runs/recipe}
+FER_AUDIO=${FER_AUDIO:-fer-audio}
+PYTHON=${PYTHON:-python3}              # for training.score
+JOBS=${JOBS:-1}                        # runs at once
+TEACHERS=${TEACHERS:-4}                # members of each teacher ensemble
+TEACHER_WIDTHS=${TEACHER_WIDTHS:-64,128,256,512}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
+STUDENT_EPOCHS=${STUDENT_EPOCHS:-100}
+COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --no-export)
+
+mkdir -p "$RUNS"
+pending=()
+
+# run NAME ARGS...: one training run into $RUNS/NAME (log in $RUNS/NAME.log), JOBS at a time
+run() {
+    local name=$1
+    shift
+    local out=$RUNS/$name resume=()
+    mkdir -p "$(dirname "$out")"
+    if [[ -f $out/state.json ]]; then resume=(--resume); fi
+    while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+    echo "start $name: $FER_AUDIO train ${COMMON[*]} --out $out $* ${resume[*]}"
+    # shellcheck disable=SC2086  # FER_AUDIO may be several words ("python3 -m fer_audio")
+    $FER_AUDIO train "${COMMON[@]}" --out "$out" "$@" "${resume[@]}" >"$RUNS/$name.log" 2>&1 &
+    pending+=("$name:$!")
+}
+
+finish() {
+    local failed=0 entry
+    for entry in "${pending[@]}"; do
+        if ! wait "${entry#*:}"; then
+            echo "${entry%%:*} failed: see $RUNS/${entry%%:*}.log" >&2
+            failed=1
+        fi
+    done
+    pending=()
+    return $failed
+}
+
+case ${STAGE:-all} in
+teachers | all)
+    for k in $(seq 1 "$TEACHERS"); do
+        seed=$((1233 + k))
+        run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
+            --epochs "$TEACHER_EPOCHS" --seed $seed
+        run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$TEACHER_EPOCHS" --seed $seed
+    done
+    finish
+    ;;&
+students | all)
+    run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS"
+    run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS"
+    for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
+        IFS== read -r name weight widths <<<"$extra"
+        run "$name" --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
+            --distill-weight "$weight" --widths "$widths"
+    done
+    finish
+    ;;&
+score | all)
+    for set in crowd-teachers label-teachers; do
+        "$PYTHON" -m training.score --data "$DATA" --votes "$VOTES" --json "$RUNS/$set.score.json" "$RUNS/$set"
+    done
+    for student in "$RUNS"/*student*/; do
+        [[ -f $student/best.keras ]] || continue
+        "$PYTHON" -m training.score --data "$DATA" --votes "$VOTES" --json "${student%/}.score.json" "$student"
+    done
+    ;;
+esac

@@ -1,0 +1,85 @@
+"""Score runs' best networks and their average on validation and test, under any Keras backend.
+
+    python -m training.score --data fer2013-images.tar.gz --votes ferplus-votes.csv RUN [RUN ...]
+
+For a GPU machine without TensorFlow (the TFLite export and its scores in `fer-audio train` need
+TensorFlow): prints, for each run (each member of an ensemble run) and for the mean of all of
+them, agreement with the crowd's majority and accuracy on the dataset's own labels, on the
+validation slice and on the test split. ``--json FILE`` writes the same figures. Selection
+stays on validation; the test figures are only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_audio import crowd
+from fer_audio.datasets import FaceSet
+from fer_audio.outputs import write_atomic
+from training.distill import teacher_files
+from training.train import TrainConfig, prepare_data
+
+
+def scores(probs: np.ndarray, part: FaceSet) -> dict:
+    predicted = probs.argmax(axis=1)
+    out = {"labels": float(np.mean(predicted == part.labels)), "n_labels": len(part)}
+    if part.votes is not None:
+        majority = crowd.majority_labels(part.votes)[0]
+        scored = majority >= 0
+        out["crowd"] = float(np.mean(predicted[scored] == majority[scored]))
+        out["n_crowd"] = int(scored.sum())
+    return out
+
+
+def score_runs(runs: list[str], data: str, votes: str | None) -> dict:
+    files = [f for run in runs for f in teacher_files(run)]
+    config = TrainConfig.from_json(json.loads((files[0].parent / "config.json").read_text()))
+    config = dataclasses.replace(config, data=data, votes=votes or "")
+    splits = prepare_data(config, lambda _m: None)
+    result: dict = {"runs": {}, "mean": {}}
+    probs: dict[str, list[np.ndarray]] = {"val": [], "test": []}
+    for path in files:
+        network = keras.models.load_model(path, compile=False)
+        entry = {"params": int(network.count_params())}
+        for split in probs:
+            p = np.asarray(network.predict(splits[split].images[..., None].astype(np.float32), 512, 0))
+            probs[split].append(p)
+            entry[split] = scores(p, splits[split])
+        result["runs"][str(path.parent)] = entry
+        print(f"{path.parent}: {_line(entry)}", flush=True)
+    for split, ps in probs.items():
+        result["mean"][split] = scores(np.mean(ps, axis=0), splits[split])
+    print(f"mean of {len(files)}: {_line(result['mean'])}", flush=True)
+    return result
+
+
+def _line(entry: dict) -> str:
+    parts = []
+    for split in ("val", "test"):
+        s = entry[split]
+        if "crowd" in s:
+            parts.append(f"{split} crowd {s['crowd']:.4f} (n {s['n_crowd']})")
+        parts.append(f"{split} labels {s['labels']:.4f} (n {s['n_labels']})")
+    return ", ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.score", description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders (or ensemble folders with member-*/)")
+    parser.add_argument("--data", required=True, help="the data the runs were trained on")
+    parser.add_argument("--votes", default=None, help="the crowd votes (for crowd agreement)")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    result = score_runs(args.runs, args.data, args.votes)
+    if args.json:
+        write_atomic(Path(args.json), json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -567,6 +567,12 @@ def evaluate(data, model, usage, votes, json_out):
     help="With --teacher: share of the teachers' mean in each target, the rest from the votes or "
     "labels (default 1.0).",
 )
+@click.option(
+    "--patience",
+    type=click.IntRange(0),
+    default=None,
+    help="Stop after N epochs without a better validation score; 0: run the whole schedule (default 10).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
 def train(
@@ -582,6 +588,7 @@ def train(
     widths,
     teachers,
     distill_weight,
+    patience,
     resume,
     no_export,
 ):
@@ -618,6 +625,7 @@ def train(
             widths=stages,
             teachers=tuple(teachers) or None,
             distill_weight=distill_weight,
+            patience=patience,
         ).items()
         if v is not None
     }

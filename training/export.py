@@ -21,6 +21,29 @@ def with_flip_average(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"{model.name}_flip")
 
 
+def _float32_policies(config):
+    """The config with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config["config"]["name"]).startswith("mixed_"):
+            return "float32"
+        return {k: _float32_policies(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(v) for v in config]
+    return config
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same network computing in float32: a run trained on a GPU with bfloat16 mixed precision
+    saves layers that compute in bfloat16, which TFLite's builtin ops cannot run (the weights
+    themselves are float32 either way, so nothing is lost)."""
+    config = _float32_policies(model.get_config())
+    if config == model.get_config():
+        return model
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def average(models: list[keras.Model]) -> keras.Model:
     """One model whose output is the mean of the members' probabilities (an ensemble)."""
     if len(models) == 1:

@@ -23,8 +23,8 @@ JOBS=${JOBS:-1}                        # runs at once
 TEACHERS=${TEACHERS:-4}                # members of each teacher ensemble
 TEACHER_WIDTHS=${TEACHER_WIDTHS:-64,128,256,512}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
-STUDENT_EPOCHS=${STUDENT_EPOCHS:-100}
-COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --no-export)
+STUDENT_EPOCHS=${STUDENT_EPOCHS:-80}
+COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export)
 
 mkdir -p "$RUNS"
 pending=()

@@ -20,7 +20,7 @@ from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
-from training.export import QUANTIZATIONS, average, to_tflite, with_flip_average
+from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
 from training.train import Log, TrainConfig, prepare_data
 
 # Exported variants: (file name, quantization, mirror-averaged)
@@ -73,7 +73,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
         raise ValueError(f"{out}: the members were split differently; an ensemble needs one split")
     config = _here(configs[0], data, votes, log)
     splits = prepare_data(config, lambda _msg: None)
-    model = average([keras.models.load_model(m / "best.keras") for m in members])
+    model = average([float32_copy(keras.models.load_model(m / "best.keras")) for m in members])
     metrics: dict = {"run": str(out), "params": int(model.count_params()), "members": [], "models": {}}
     for member, member_config in zip(members, configs, strict=True):
         state = json.loads((member / "state.json").read_text())

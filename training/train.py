@@ -64,7 +64,7 @@ class TrainConfig:
     class_weight_power: float = 0.25  # weight = (1 / frequency) ** power, normalised to mean 1
     val_fraction: float = 0.1  # of Training, stratified, for model selection and early stop
     test_usage: str = "PublicTest"  # reported only, never used for a decision
-    patience: int = 10  # epochs without a better validation score before stopping
+    patience: int = 10  # epochs without a better validation score before stopping; 0: never stop
     seed: int = 1234  # initial weights, data order, augmentation, dropout
     split_seed: int = 1234  # which Training images form the validation slice (keep it fixed
     # across the members of an ensemble, so none of them is fitted on another's validation images)
@@ -391,7 +391,7 @@ def _end_epoch(model: keras.Model, config: TrainConfig, state: RunState, row: di
         _save_keras_atomic(network_of(model), out / "best.keras")
     else:
         state.wait += 1
-        state.stopped_early = state.wait >= config.patience
+        state.stopped_early = config.patience > 0 and state.wait >= config.patience
     _save_keras_atomic(model, out / "checkpoint.keras")
     _write_atomic(out / "state.json", json.dumps(dataclasses.asdict(state)))
 

@@ -375,8 +375,8 @@ def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, 
     from fer_audio.sources import Frame, FrameSource, SourceOptions
     from fer_audio.track import FaceTracker
 
-    # as `fer-audio live` runs by default: gestures and gaze on, so the face mesh runs per face
-    processor = FrameProcessor(Recognizer(RecognizerOptions(pose=True)), FaceTracker())
+    # as `fer-audio live` runs by default: gestures, gaze and alignment on, so the face mesh runs per face
+    processor = FrameProcessor(Recognizer(RecognizerOptions(pose=True, align=True)), FaceTracker())
     events = []
     started = time.perf_counter()
     with FrameSource(SourceOptions(source, realtime=False)) as src:
@@ -741,6 +741,64 @@ def _gesture_scores(backend: str, recognizer, clips, clip_events) -> dict:
     return out
 
 
+def _turned(face: np.ndarray, roll: float, side: int = 160) -> np.ndarray:
+    """A 48x48 face enlarged to `side` px, turned by `roll` degrees (counter-clockwise in the
+    image), on a 300x400 grey frame: a tilted head in a photo."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    frame = np.full((300, 400), 128, np.uint8)
+    top, left = (300 - side) // 2, (400 - side) // 2
+    frame[top : top + side, left : left + side] = big
+    m = cv2.getRotationMatrix2D((200.0, 150.0), roll, 1.0)
+    return cv2.warpAffine(frame, m, (400, 300), flags=cv2.INTER_LINEAR, borderValue=128)
+
+
+def bench_alignment(n: int = 1000, rolls=(0, 10, 20, 30), min_roll: float | None = None) -> dict:
+    """Crops turned so the eyes are level (face mesh) against plain crops: agreement with the
+    crowd's majority on PublicTest faces (the first n with a majority), (a) as the 48x48 crops
+    themselves, (b) enlarged into a frame and turned by each roll (alternating sign), scored on
+    the faces each detector finds with both (the same faces, so only the crop differs)."""
+    from fer_audio.detect import DetectorOptions
+    from fer_audio.recognize import Recognizer, RecognizerOptions
+
+    faces = crowd_truth(data().require("PublicTest"))
+    images, truth = faces.images[:n], faces.labels[:n]
+    out: dict = {}
+    for detector in ("haar", "blazeface"):
+        options = RecognizerOptions(detector=DetectorOptions(backend=detector))
+        align = {"align": True} if min_roll is None else {"align": True, "align_min_roll": min_roll}
+        plain, aligned = Recognizer(options), Recognizer(replace(options, **align))
+        for roll in ("crop", *rolls):
+            hits = {False: [], True: []}
+            found = 0
+            for k, face in enumerate(images):
+                frame = face if roll == "crop" else _turned(face, roll * (1 if k % 2 else -1))
+                boxes = plain.detect(frame)
+                if not boxes:
+                    continue
+                box = max(boxes, key=lambda b: b.w * b.h)
+                found += 1
+                for align, recognizer in ((False, plain), (True, aligned)):
+                    probs = recognizer.classify(frame, [box])[0].probabilities
+                    hits[align].append(int(np.argmax(probs)) == truth[k])
+            if roll == "crop" and detector == "blazeface":
+                continue  # 48x48 crops are classified whole, whatever the detector
+            key = f"{detector}/{roll}"
+            out[key] = {
+                "faces": found,
+                "plain": float(np.mean(hits[False])) if found else None,
+                "aligned": float(np.mean(hits[True])) if found else None,
+            }
+            r = out[key]
+            what = "the 48x48 crops" if roll == "crop" else f"turned +-{roll} deg, {detector}"
+            say(
+                f"alignment [{what}]: {found} of {len(images)} faces; agreement with the crowd "
+                f"{r['plain']:.2%} plain, {r['aligned']:.2%} eyes level"
+                if found
+                else f"alignment [{what}]: no faces found"
+            )
+    return out
+
+
 SECTIONS = {
     "startup": bench_startup,
     "accuracy": bench_accuracy,
@@ -752,6 +810,7 @@ SECTIONS = {
     "audio": bench_audio,
     "glass": bench_glass_to_ear,
     "gestures": bench_gestures,
+    "alignment": bench_alignment,
 }
 
 

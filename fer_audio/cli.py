@@ -228,7 +228,7 @@ def _check_live_options(
     _check_model(model)
 
 
-def _recognizer(model: str | None, detector: str, min_face: int, pose: bool = False):
+def _recognizer(model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False):
     from fer_audio.classify import ClassifierOptions, ModelError
     from fer_audio.detect import DETECTORS, DetectorOptions
     from fer_audio.model_files import ModelFileMissing
@@ -240,6 +240,7 @@ def _recognizer(model: str | None, detector: str, min_face: int, pose: bool = Fa
         detector=DetectorOptions(backend=detector, min_face=min_face),
         classifier=ClassifierOptions(model=model),
         pose=pose,
+        align=align,
     )
     try:
         return Recognizer(options)
@@ -310,6 +311,13 @@ def model_options(f):
     help="Announce when the person turns to face the camera, or away.",
 )
 @click.option(
+    "--align/--no-align",
+    default=True,
+    show_default=True,
+    help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
+    "before reading its expression.",
+)
+@click.option(
     "--events-log",
     type=str,
     default=None,
@@ -334,6 +342,7 @@ def live(
     neutral_cue,
     gestures,
     gaze,
+    align,
     events_log,
     record,
     show,
@@ -383,7 +392,7 @@ def live(
         say=say,
         tell=click.echo,
         warn=lambda m: _err(f"fer-audio: {m}"),
-        recognizer_factory=lambda: _recognizer(model, detector, min_face, pose=gestures or gaze),
+        recognizer_factory=lambda: _recognizer(model, detector, min_face, pose=gestures or gaze, align=align),
         speaker_factory=lambda: _make_speaker(voice, rate, volume, cue != "tone", "using earcons only"),
         cuer_factory=lambda speaker: _make_cuer(cue, sound_pack, speaker, volume),
         output_factory=lambda: _open_output(
@@ -418,6 +427,13 @@ def live(
 )
 @model_options
 @click.option(
+    "--align/--no-align",
+    default=False,
+    show_default=True,
+    help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
+    "before reading its expression.",
+)
+@click.option(
     "--audio-out",
     type=str,
     default=None,
@@ -425,7 +441,20 @@ def live(
 )
 @speech_options
 def narrate(
-    paths, speak, report, quiet, jobs, model, detector, min_face, audio_out, audio_device, voice, rate, volume
+    paths,
+    speak,
+    report,
+    quiet,
+    jobs,
+    model,
+    detector,
+    min_face,
+    align,
+    audio_out,
+    audio_device,
+    voice,
+    rate,
+    volume,
 ):
     """Say the emotions of the faces in photos, left to right.
 
@@ -453,7 +482,7 @@ def narrate(
             quiet=quiet,
             jobs=jobs,
             audio_out=audio_out,
-            recognizer_factory=lambda: _recognizer(model, detector, min_face),
+            recognizer_factory=lambda: _recognizer(model, detector, min_face, align=align),
             speaker_factory=lambda: _make_speaker(
                 voice, rate, volume, True, None if (audio_out or speak) else "narrating as text only"
             ),

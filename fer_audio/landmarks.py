@@ -61,6 +61,29 @@ def crop_matrix(centre: tuple[float, float], side: float, angle: float, size: in
     return m
 
 
+# mesh indices of the outer corners of the eyes (the person's right eye, left in the image, first)
+EYE_CORNERS = (33, 263)
+ALIGN_SIZE = 192  # px: an aligned crop is turned at up to this size, then shrunk like any crop
+
+
+def eye_angle(points: np.ndarray) -> float:
+    """Degrees the line through the outer eye corners is turned from level (clockwise in the image,
+    y pointing down, is positive)."""
+    (x0, y0), (x1, y1) = np.asarray(points)[list(EYE_CORNERS), :2]
+    return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
+def level_crop(gray: np.ndarray, box: tuple[int, int, int, int], angle: float) -> np.ndarray:
+    """The square crop `box` (x, y, side, side, as expand_box gives) turned about its centre by
+    `angle` degrees so that the eyes come out level; edges past the frame repeat its border.
+    Returns (s, s) uint8 with s = min(side, ALIGN_SIZE): face_input then shrinks it like any crop."""
+    x, y, w, h = box
+    side = float(max(w, h))
+    size = int(min(round(side), ALIGN_SIZE))
+    m = crop_matrix((x + w / 2.0, y + h / 2.0), side, angle, size)
+    return cv2.warpAffine(gray, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 class FaceMeshModel:
     """mesh(gray, boxes) -> one FaceMesh per box (one batched inference)."""
 

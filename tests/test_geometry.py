@@ -152,6 +152,38 @@ def test_roll_follows_a_real_face_turned_in_the_image(video):
     assert rolls[20] - rolls[0] == pytest.approx(-20, abs=5)
 
 
+def test_an_aligned_crop_brings_a_turned_face_back_level(video):
+    """Recognizer(align=True): the crop is turned so the eyes are level; the mesh of the aligned
+    crop of a face turned a further 35 degrees sees its eyes within 5 degrees of level; a face
+    within align_min_roll of level is classified as it is."""
+    from fer_audio.landmarks import eye_angle, level_crop
+    from fer_audio.recognize import Recognizer, RecognizerOptions
+
+    gray = _video_frames(video)[-1]
+    detector = make_detector(DetectorOptions(backend="blazeface"))
+    box = max(detector.detect(gray), key=lambda b: b.w)
+    h, w = gray.shape
+    turned = cv2.warpAffine(
+        gray, cv2.getRotationMatrix2D(box.center, 35, 1.0), (w, h), borderMode=cv2.BORDER_REPLICATE
+    )
+    found = min(detector.detect(turned), key=lambda b: math.dist(b.center, box.center))
+    upright = eye_angle(FaceMeshModel().mesh(gray, [box])[0].points)  # her own tilt
+    mesh = FaceMeshModel().mesh(turned, [found])[0]
+    assert eye_angle(mesh.points) - upright == pytest.approx(-35, abs=5)
+    side = int(max(found.w, found.h) * 1.2)
+    square = (int(found.center[0] - side / 2), int(found.center[1] - side / 2), side, side)
+    level = level_crop(turned, square, eye_angle(mesh.points))
+    again = FaceMeshModel().mesh(level, [FaceBox(0, 0, level.shape[1], level.shape[0], 1.0)])[0]
+    assert again.score > 0.9 and abs(eye_angle(again.points)) < 5
+    plain, aligned = (Recognizer(RecognizerOptions(align=a)) for a in (False, True))
+    assert abs(upright) < aligned.options.align_min_roll  # her own tilt: left as it is
+    a, b = (r.classify(gray, [box])[0].probabilities for r in (plain, aligned))
+    np.testing.assert_array_equal(a, b)
+    assert abs(eye_angle(mesh.points)) >= aligned.options.align_min_roll  # turned: aligned
+    a, b = (r.classify(turned, [found])[0].probabilities for r in (plain, aligned))
+    assert not np.allclose(a, b)
+
+
 # ---------------------------------------------------------------------------------- end to end
 
 

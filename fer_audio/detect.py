@@ -62,33 +62,62 @@ class FaceDetector(Protocol):
         ...
 
 
+Follow = Callable[[np.ndarray, FaceBox], "FaceBox | None"]
+
+
 class TrackingDetector:
     """For video: a full scan every `rescan` seconds, and in between only a search near the
     faces already known, which costs a fraction of a scan. A face the nearby search misses is
-    left out of that frame (the tracker bridges short gaps) until the next full scan."""
+    left out of that frame (the tracker bridges short gaps) until the next full scan.
 
-    def __init__(self, detector: FaceDetector, rescan: float = 0.5, idle_rescan: float = 0.2) -> None:
+    With `follow` (the face mesh, where it runs anyway: `Recognizer.follow`), a known face that
+    the detector misses, in the nearby search or in a full scan, is looked for where it was by
+    the mesh instead, and kept while the mesh still sees a face there: a frontal detector loses
+    a head turned in a shake, the mesh does not."""
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        rescan: float = 0.5,
+        idle_rescan: float = 0.2,
+        follow: Follow | None = None,
+    ) -> None:
         self.detector, self.rescan, self.idle_rescan = detector, rescan, idle_rescan
+        self.follow = follow
         self._boxes: list[FaceBox] = []
         self._last_scan = -float("inf")
         self.scans = 0  # full scans done (for benchmarks)
+        self.followed = 0  # faces kept by the mesh where the detector missed them
 
     def detect_at(self, gray: np.ndarray, t: float) -> list[FaceBox]:
         since = t - self._last_scan
         near = getattr(self.detector, "detect_near", None)
         if near is not None and self._boxes and since < self.rescan:
-            found = []
-            for i, box in enumerate(self._boxes):
+            kept = []
+            for box in self._boxes:
                 hits = near(gray, box)
-                if hits:
-                    self._boxes[i] = max(hits, key=lambda b: b.score)
-                    found.append(self._boxes[i])
-            return found
+                found = max(hits, key=lambda b: b.score) if hits else self._follow(gray, box)
+                if found is not None:
+                    kept.append(found)
+            self._boxes = kept
+            return list(kept)
         if not self._boxes and since < self.idle_rescan:
             return []
-        self._boxes, self._last_scan = self.detector.detect(gray), t
+        before, self._boxes, self._last_scan = self._boxes, self.detector.detect(gray), t
         self.scans += 1
+        for box in before:  # known faces the scan missed
+            if all(box.iou(b) < 0.3 for b in self._boxes):
+                found = self._follow(gray, box)
+                if found is not None:
+                    self._boxes.append(found)
         return list(self._boxes)
+
+    def _follow(self, gray: np.ndarray, box: FaceBox) -> FaceBox | None:
+        if self.follow is None:
+            return None
+        found = self.follow(gray, box)
+        self.followed += found is not None
+        return found
 
 
 DETECTORS: dict[str, Callable[[DetectorOptions], FaceDetector]] = {}

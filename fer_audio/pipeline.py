@@ -43,7 +43,7 @@ class FrameProcessor:
 
     def __init__(self, recognizer: Recognizer, tracker: FaceTracker, rescan: float = 0.5) -> None:
         self.recognizer, self.tracker = recognizer, tracker
-        self.detector = TrackingDetector(recognizer.detector, rescan)
+        self.detector = TrackingDetector(recognizer.detector, rescan, follow=recognizer.follow)
         self.times = StageTimes()
 
     def process(self, frame: Frame) -> list[EmotionEvent]:

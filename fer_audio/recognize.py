@@ -44,6 +44,7 @@ class Recognizer:
         self.detector = detector or make_detector(options.detector)
         self.classifier = classifier or Classifier(options.classifier)
         self._mesh = FaceMeshModel() if options.pose or options.align else None
+        self._followed: dict[FaceBox, FaceMesh] = {}  # meshes follow() ran for the current frame
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         boxes = self.detector.detect(gray)
@@ -57,6 +58,7 @@ class Recognizer:
 
     def classify(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FacePrediction]:
         if not boxes:
+            self._followed = {}
             return []
         h, w = gray.shape[:2]
         meshes = self.meshes(gray, boxes) if self._mesh is not None else [None] * len(boxes)
@@ -65,11 +67,29 @@ class Recognizer:
         poses = [head_pose(m.points, w, h) if self.options.pose and m is not None else None for m in meshes]
         return [FacePrediction(b, p, pose) for b, p, pose in zip(boxes, probs, poses, strict=True)]
 
+    def follow(self, gray: np.ndarray, box: FaceBox) -> FaceBox | None:
+        """Where the face that was at `box` is now, by the face mesh alone (for a video frame in
+        which the detector missed it): a box of the same size centred on the mesh, or None if the
+        mesh sees no face there. Needs pose or align (the mesh model)."""
+        if self._mesh is None:
+            return None
+        mesh = self._mesh.mesh(gray, [box])[0]
+        if mesh.score < MIN_FACE_SCORE:
+            return None
+        cx, cy = (float(v) for v in mesh.points[:, :2].mean(axis=0))
+        h, w = gray.shape[:2]
+        x = int(round(min(max(cx - box.w / 2, 0), max(w - box.w, 0))))
+        y = int(round(min(max(cy - box.h / 2, 0), max(h - box.h, 0))))
+        moved = FaceBox(x, y, box.w, box.h, mesh.score)
+        self._followed[moved] = mesh
+        return moved
+
     def meshes(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FaceMesh | None]:
         """The face mesh of each box (None where it sees no face): the one the detector already
-        ran (BlazeFace checks each face with it), else from one batched mesh pass."""
+        ran (BlazeFace checks each face with it) or follow() found, else from one batched pass."""
         of = getattr(self.detector, "mesh_of", None)
-        meshes = [of(b) if of is not None else None for b in boxes]
+        followed, self._followed = self._followed, {}
+        meshes = [followed.get(b) or (of(b) if of is not None else None) for b in boxes]
         todo = [i for i, m in enumerate(meshes) if m is None]
         for i, m in zip(todo, self._mesh.mesh(gray, [boxes[i] for i in todo]), strict=True):
             meshes[i] = m

@@ -184,6 +184,32 @@ def test_an_aligned_crop_brings_a_turned_face_back_level(video):
     assert not np.allclose(a, b)
 
 
+def test_the_mesh_keeps_a_face_the_detector_loses_and_lets_go_of_an_empty_frame(video):
+    """TrackingDetector(follow=Recognizer.follow): Haar misses her face turned 40 degrees in the
+    image; the mesh finds it where it was, and the box moves with it; a blank frame has none."""
+    from fer_audio.detect import TrackingDetector
+    from fer_audio.recognize import Recognizer, RecognizerOptions
+
+    gray = _video_frames(video)[-1]
+    recognizer = Recognizer(RecognizerOptions(pose=True))
+    plain = TrackingDetector(recognizer.detector)
+    tracking = TrackingDetector(recognizer.detector, follow=recognizer.follow)
+    (box,) = tracking.detect_at(gray, 0.0)
+    plain.detect_at(gray, 0.0)
+    h, w = gray.shape
+    turn = cv2.getRotationMatrix2D((box.center[0] + 20, box.center[1] + 10), 40, 1.0)
+    turned = cv2.warpAffine(gray, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    assert plain.detect_at(turned, 0.1) == []  # the frontal cascade loses the turned face
+    (kept,) = tracking.detect_at(turned, 0.1)
+    assert tracking.followed == 1 and (kept.w, kept.h) == (box.w, box.h)
+    assert math.dist(kept.center, box.center) < 0.3 * box.w
+    (upright,) = recognizer.classify(gray, [box])
+    (face,) = recognizer.classify(turned, [kept])
+    assert face.pose is not None and face.pose.roll < upright.pose.roll - 15  # turned, as it is
+    blank = np.full_like(gray, 128)
+    assert tracking.detect_at(blank, 0.2) == [] and tracking.followed == 1
+
+
 # ---------------------------------------------------------------------------------- end to end
 
 

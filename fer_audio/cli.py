@@ -578,7 +578,7 @@ def evaluate(data, model, usage, votes, json_out):
     "--widths",
     type=str,
     default=None,
-    help="Channels of the network's four stages, comma-separated (default 32,64,128,256); the stem "
+    help="Channels of the network's stages, comma-separated (default 32,64,128,256); the stem "
     "convolution gets the first.",
 )
 @click.option(

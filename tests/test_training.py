@@ -313,3 +313,16 @@ def test_a_distilled_student_learns_the_teachers_view_and_resumes_exactly(fer_cs
     resumed = keras.models.load_model(out / "checkpoint.keras").get_layer("teachers").teachers[0]
     for a, b in zip(resumed.get_weights(), teacher.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # frozen through the whole run and its resumption
+
+
+def test_patience_zero_runs_the_whole_schedule(tmp_path):
+    """Early stopping counts epochs without a better validation score; patience 0 never stops
+    (a cosine schedule's best epochs come at its end)."""
+    from training.train import RunState, _end_epoch, compile_model
+
+    for patience, stopped in ((2, True), (0, False)):
+        config = TrainConfig(data="", out=str(tmp_path), patience=patience, model=TINY)
+        model, state = compile_model(config, 64, jit=False), RunState()
+        for epoch, score in enumerate((0.5, 0.4, 0.4, 0.3), start=1):
+            _end_epoch(model, config, state, {"epoch": epoch, "val_acc": score}, tmp_path)
+        assert (state.stopped_early, state.best_epoch, state.wait) == (stopped, 1, 3)

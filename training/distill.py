@@ -42,9 +42,7 @@ def _options_of(path: Path) -> ModelOptions:
     config = path.parent / "config.json"
     if not config.exists():
         raise FileNotFoundError(f"--teacher {path}: no config.json beside it to rebuild the network from")
-    saved = json.loads(config.read_text())["model"]
-    known = {f for f in ModelOptions.__dataclass_fields__}
-    return ModelOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
+    return ModelOptions.from_json(json.loads(config.read_text())["model"])
 
 
 def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:

@@ -7,6 +7,7 @@ so the exported model carries its own normalisation. Backend-agnostic (keras.ops
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import keras
@@ -24,6 +25,12 @@ class ModelOptions:
     convs_per_stage: int = 2  # 3x3 conv + BN + ReLU layers per stage
     dropout: float = 0.3  # before the classifier
     weight_decay: float = 0.0  # L2 on conv kernels (AdamW decays weights instead)
+
+    @classmethod
+    def from_json(cls, d: dict) -> ModelOptions:
+        """From a run's config.json "model" entry (lists back to tuples, unknown keys ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known})
 
 
 @keras.saving.register_keras_serializable(package="fer_audio")

@@ -19,8 +19,9 @@ A run writes one folder::
 
 With crowd votes (``votes``), the targets are each image's vote distribution over the seven
 emotions and the validation score is agreement with the crowd's majority; without, the targets
-are the dataset's own labels. Several GPUs: data parallel through keras.distribution (JAX), see
-training/README.md.
+are the dataset's own labels. With ``teachers``, the network is a student that learns the frozen
+teachers' mean output on each augmented face (training.distill). Several GPUs: data parallel
+through keras.distribution (JAX), see training/README.md.
 """
 
 from __future__ import annotations
@@ -82,10 +83,7 @@ class TrainConfig:
     @classmethod
     def from_json(cls, d: dict) -> TrainConfig:
         d = dict(d)
-        known = {f.name for f in dataclasses.fields(ModelOptions)}
-        d["model"] = ModelOptions(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in d["model"].items() if k in known}
-        )
+        d["model"] = ModelOptions.from_json(d["model"])
         d["augment"] = AugmentOptions(**d["augment"])
         d["teachers"] = tuple(d.get("teachers", ()))
         return cls(**d)
@@ -202,7 +200,8 @@ def use_jit(config: TrainConfig) -> bool:
 
 
 def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
-    """The training model: augmentation, then the network (layer 'fer_audio_cnn')."""
+    """The training model: augmentation, then the network (layer 'fer_audio_cnn'), and with
+    teachers their mean output beside the network's (training.distill)."""
     network = build_model(config.model)
     inputs = keras.Input(network.input_shape[1:], name="face")
     augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)

@@ -73,7 +73,7 @@ def eye_angle(points: np.ndarray) -> float:
     return math.degrees(math.atan2(y1 - y0, x1 - x0))
 
 
-def level_crop(gray: np.ndarray, box: tuple[int, int, int, int], angle: float) -> np.ndarray:
+def level_crop(gray: np.ndarray, box: tuple[float, float, float, float], angle: float) -> np.ndarray:
     """The square crop `box` (x, y, side, side, as expand_box gives) turned about its centre by
     `angle` degrees so that the eyes come out level; edges past the frame repeat its border.
     Returns (s, s) uint8 with s = min(side, ALIGN_SIZE): face_input then shrinks it like any crop."""

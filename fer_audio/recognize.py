@@ -10,7 +10,7 @@ from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
 from fer_audio.landmarks import MIN_FACE_SCORE, FaceMesh, FaceMeshModel, eye_angle, head_pose, level_crop
 from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
-from fer_audio.types import FaceBox, FacePrediction, HeadPose
+from fer_audio.types import FaceBox, FacePrediction
 
 
 def left_to_right(boxes: list[FaceBox]) -> list[FaceBox]:
@@ -94,11 +94,6 @@ class Recognizer:
         for i, m in zip(todo, self._mesh.mesh(gray, [boxes[i] for i in todo]), strict=True):
             meshes[i] = m
         return [m if m.score >= MIN_FACE_SCORE else None for m in meshes]
-
-    def poses(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[HeadPose | None]:
-        """Head pose of each box (None where the mesh sees no face)."""
-        h, w = gray.shape[:2]
-        return [head_pose(m.points, w, h) if m is not None else None for m in self.meshes(gray, boxes)]
 
     def _input(self, gray: np.ndarray, box: FaceBox, mesh: FaceMesh | None, w: int, h: int) -> np.ndarray:
         crop = self._crop_box(box, w, h)

@@ -266,6 +266,16 @@ def model_options(f):
     return f
 
 
+def align_option(default: bool):
+    return click.option(
+        "--align/--no-align",
+        default=default,
+        show_default=True,
+        help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
+        "before reading its expression.",
+    )
+
+
 # ------------------------------------------------------------------------------------- live
 
 
@@ -310,13 +320,7 @@ def model_options(f):
     show_default=True,
     help="Announce when the person turns to face the camera, or away.",
 )
-@click.option(
-    "--align/--no-align",
-    default=True,
-    show_default=True,
-    help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
-    "before reading its expression.",
-)
+@align_option(default=True)
 @click.option(
     "--events-log",
     type=str,
@@ -426,13 +430,7 @@ def live(
     help="Images worked on at once (results still come in order).",
 )
 @model_options
-@click.option(
-    "--align/--no-align",
-    default=False,
-    show_default=True,
-    help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
-    "before reading its expression.",
-)
+@align_option(default=False)
 @click.option(
     "--audio-out",
     type=str,

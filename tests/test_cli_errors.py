@@ -141,6 +141,30 @@ def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
     assert r.stdout.strip() == "HEAVY:"
 
 
+def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv, tmp_path):
+    out = tmp_path / "run"
+    cases = [
+        (
+            ["--teacher", tmp_path / "nope"],
+            f"fer-audio: --teacher {tmp_path / 'nope'}: no best.keras there (nor in member-*/); "
+            "give a finished run folder",
+        ),
+        (
+            ["--widths", "64,x"],
+            "fer-audio: --widths 64,x: give positive channel counts separated by commas, e.g. 32,64,128,256",
+        ),
+        (
+            ["--distill-weight", "0.5"],
+            "fer-audio: --distill-weight needs --teacher RUN: there is nothing to distil from",
+        ),
+    ]
+    for extra, message in cases:
+        r = run_checking_imports("train", "--data", fer_csv, "--out", out, *extra)
+        assert r.returncode == 2 and r.stderr.strip() == message
+        assert r.stdout.strip() == "HEAVY:"
+    assert not out.exists()
+
+
 @pytest.mark.shared
 def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, video):
     r = run_cli("live", "--sound-pack", "nosuchpack", "--no-audio", cwd=tmp_path)

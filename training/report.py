@@ -21,6 +21,7 @@ from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
 from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
+from training.score import summary
 from training.train import Log, TrainConfig, prepare_data
 
 # Exported variants: (file name, quantization, mirror-averaged)
@@ -95,7 +96,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
             entry[split] = _split_scores(classifier, splits[split])
         entry["ms_per_face"] = _time_per_face(classifier, splits["test"].images.astype(np.float32))
         metrics["models"][name] = entry
-        log(f"{name}: {_summary(entry)}, {entry['ms_per_face']:.3f} ms/face, {len(blob) / 1e6:.2f} MB")
+        log(f"{name}: {summary(entry)}, {entry['ms_per_face']:.3f} ms/face, {len(blob) / 1e6:.2f} MB")
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
     plot_curves([m / "history.csv" for m in members], out / "curves.png")
     best = metrics["models"]["model.tflite"]["test"]
@@ -111,16 +112,6 @@ def _split_scores(classifier: Classifier, part: FaceSet) -> dict:
     and what was left out) where the faces carry votes."""
     predicted = classifier.predict_batched(part.images.astype(np.float32)).argmax(1)
     return scores_json(part.labels, part.votes, predicted)
-
-
-def _summary(entry: dict) -> str:
-    parts = []
-    for split in ("val", "test"):
-        s = entry[split]
-        if "crowd" in s:
-            parts.append(f"{split} crowd {s['crowd']['accuracy']:.4f} (n {s['crowd']['n']})")
-        parts.append(f"{split} labels {s['accuracy']:.4f} (n {s['n']})")
-    return ", ".join(parts)
 
 
 def plot_curves(histories: list[Path], png: Path) -> None:

@@ -19,22 +19,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_audio import crowd
 from fer_audio.datasets import FaceSet
+from fer_audio.evaluation import scores_json
 from fer_audio.outputs import write_atomic
 from training.distill import teacher_files
 from training.train import TrainConfig, prepare_data
 
 
 def scores(probs: np.ndarray, part: FaceSet) -> dict:
-    predicted = probs.argmax(axis=1)
-    out = {"labels": float(np.mean(predicted == part.labels)), "n_labels": len(part)}
-    if part.votes is not None:
-        majority = crowd.majority_labels(part.votes)[0]
-        scored = majority >= 0
-        out["crowd"] = float(np.mean(predicted[scored] == majority[scored]))
-        out["n_crowd"] = int(scored.sum())
-    return out
+    """fer_audio.evaluation.scores_json of the top class of each face (crowd agreement under
+    'crowd' where the faces carry votes)."""
+    return scores_json(part.labels, part.votes, probs.argmax(axis=1))
 
 
 def score_runs(runs: list[str], data: str, votes: str | None) -> dict:
@@ -52,20 +47,22 @@ def score_runs(runs: list[str], data: str, votes: str | None) -> dict:
             probs[split].append(p)
             entry[split] = scores(p, splits[split])
         result["runs"][str(path.parent)] = entry
-        print(f"{path.parent}: {_line(entry)}", flush=True)
+        print(f"{path.parent}: {summary(entry)}", flush=True)
     for split, ps in probs.items():
         result["mean"][split] = scores(np.mean(ps, axis=0), splits[split])
-    print(f"mean of {len(files)}: {_line(result['mean'])}", flush=True)
+    print(f"mean of {len(files)}: {summary(result['mean'])}", flush=True)
     return result
 
 
-def _line(entry: dict) -> str:
+def summary(entry: dict) -> str:
+    """One line of an entry {'val': scores_json, 'test': scores_json}: crowd agreement where
+    there are votes, and accuracy on the dataset's own labels, each with its n."""
     parts = []
     for split in ("val", "test"):
         s = entry[split]
         if "crowd" in s:
-            parts.append(f"{split} crowd {s['crowd']:.4f} (n {s['n_crowd']})")
-        parts.append(f"{split} labels {s['labels']:.4f} (n {s['n_labels']})")
+            parts.append(f"{split} crowd {s['crowd']['accuracy']:.4f} (n {s['crowd']['n']})")
+        parts.append(f"{split} labels {s['accuracy']:.4f} (n {s['n']})")
     return ", ".join(parts)
 
 

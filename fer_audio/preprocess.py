@@ -35,16 +35,22 @@ def to_gray8(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {img.shape}")
 
 
+def square_box(x: int, y: int, w: int, h: int, margin: float = CROP_MARGIN) -> tuple[float, ...]:
+    """(x, y, side, side): the square around (x, y, w, h) grown by `margin` per side, which may
+    reach past the image's edges."""
+    side = max(w, h) * (1.0 + 2.0 * margin)
+    return x + w / 2.0 - side / 2.0, y + h / 2.0 - side / 2.0, side, side
+
+
 def expand_box(
     x: int, y: int, w: int, h: int, width: int, height: int, margin: float = CROP_MARGIN
 ) -> tuple[int, int, int, int]:
     """Square box around (x, y, w, h) grown by `margin` per side, clipped to the image."""
-    side = max(w, h) * (1.0 + 2.0 * margin)
-    cx, cy = x + w / 2.0, y + h / 2.0
-    x0 = int(round(max(0.0, cx - side / 2.0)))
-    y0 = int(round(max(0.0, cy - side / 2.0)))
-    x1 = int(round(min(float(width), cx + side / 2.0)))
-    y1 = int(round(min(float(height), cy + side / 2.0)))
+    sx, sy, side, _ = square_box(x, y, w, h, margin)
+    x0 = int(round(max(0.0, sx)))
+    y0 = int(round(max(0.0, sy)))
+    x1 = int(round(min(float(width), sx + side)))
+    y1 = int(round(min(float(height), sy + side)))
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 

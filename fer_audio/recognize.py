@@ -9,7 +9,7 @@ import numpy as np
 from fer_audio.classify import Classifier, ClassifierOptions
 from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
 from fer_audio.landmarks import MIN_FACE_SCORE, FaceMesh, FaceMeshModel, eye_angle, head_pose, level_crop
-from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, to_gray8
+from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, square_box, to_gray8
 from fer_audio.types import FaceBox, FacePrediction
 
 
@@ -99,10 +99,8 @@ class Recognizer:
         crop = self._crop_box(box, w, h)
         angle = eye_angle(mesh.points) if self.options.align and mesh is not None else 0.0
         if abs(angle) >= self.options.align_min_roll:
-            x, y, cw, ch = box.x, box.y, box.w, box.h
             if crop != (0, 0, w, h):  # the square the plain crop would take, before clipping
-                side = max(cw, ch) * (1.0 + 2.0 * self.options.crop_margin)
-                crop = (x + cw / 2.0 - side / 2.0, y + ch / 2.0 - side / 2.0, side, side)
+                crop = square_box(box.x, box.y, box.w, box.h, self.options.crop_margin)
             return face_input(level_crop(gray, crop, angle))
         return face_input(gray, crop)
 

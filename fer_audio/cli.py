@@ -595,6 +595,19 @@ def evaluate(data, model, usage, votes, json_out):
     "labels (default 1.0).",
 )
 @click.option(
+    "--teacher-mirror",
+    is_flag=True,
+    default=None,
+    help="With --teacher: each teacher's output is its mean over the face and its mirror image.",
+)
+@click.option(
+    "--init",
+    type=str,
+    default=None,
+    help="Start from this finished run's best network instead of random weights (fine-tuning); "
+    "its widths are used.",
+)
+@click.option(
     "--patience",
     type=click.IntRange(0),
     default=None,
@@ -615,6 +628,8 @@ def train(
     widths,
     teachers,
     distill_weight,
+    teacher_mirror,
+    init,
     patience,
     resume,
     no_export,
@@ -630,6 +645,10 @@ def train(
             _fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
     if distill_weight is not None and not teachers:
         _fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
+    if teacher_mirror and not teachers:
+        _fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
+    if init is not None and not (os.path.isfile(init) or os.path.isfile(os.path.join(init, "best.keras"))):
+        _fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
     import signal
 
     # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
@@ -652,6 +671,8 @@ def train(
             widths=stages,
             teachers=tuple(teachers) or None,
             distill_weight=distill_weight,
+            teacher_mirror=teacher_mirror,
+            init=init,
             patience=patience,
         ).items()
         if v is not None

@@ -157,6 +157,14 @@ def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv
             ["--distill-weight", "0.5"],
             "fer-audio: --distill-weight needs --teacher RUN: there is nothing to distil from",
         ),
+        (
+            ["--teacher-mirror"],
+            "fer-audio: --teacher-mirror needs --teacher RUN: there is nothing to distil from",
+        ),
+        (
+            ["--init", tmp_path],
+            f"fer-audio: --init {tmp_path}: no best.keras there; give a finished run folder (one network)",
+        ),
     ]
     for extra, message in cases:
         r = run_checking_imports("train", "--data", fer_csv, "--out", out, *extra)

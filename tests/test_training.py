@@ -2,6 +2,7 @@
 exact, the step runs under JAX too, TFLite matches Keras."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -313,6 +314,32 @@ def test_a_distilled_student_learns_the_teachers_view_and_resumes_exactly(fer_cs
     resumed = keras.models.load_model(out / "checkpoint.keras").get_layer("teachers").teachers[0]
     for a, b in zip(resumed.get_weights(), teacher.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # frozen through the whole run and its resumption
+
+
+def test_mirrored_teachers_and_a_student_started_from_a_run(fer_csv, full_run, tmp_path):
+    """--teacher-mirror: each teacher's output is its mean over the face and its mirror image;
+    --init: the network starts from the run's best weights (and must have its widths)."""
+    import keras
+
+    from fer_audio.datasets import load_dataset
+    from training.train import compile_model, network_of
+
+    config = _config(
+        fer_csv, tmp_path / "s", teachers=(str(full_run),), teacher_mirror=True, init=str(full_run)
+    )
+    model = compile_model(config, 96, jit=False)
+    teacher = keras.models.load_model(full_run / "best.keras")
+    faces = load_dataset(str(fer_csv)).require("Training").images[:16, :, :, None].astype(np.float32)
+    plain, mirrored = teacher.predict(faces, verbose=0), teacher.predict(faces[:, :, ::-1], verbose=0)
+    assert np.abs(plain - mirrored).max() > 1e-4  # the mirror image is a different input
+    np.testing.assert_allclose(
+        np.asarray(model.get_layer("teachers")(faces)), (plain + mirrored) / 2, atol=1e-6
+    )
+    for a, b in zip(network_of(model).get_weights(), teacher.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    wider = dataclasses.replace(config, teachers=(), model=ModelOptions(stem=8, widths=(8, 16, 32, 32)))
+    with pytest.raises(ValueError, match="other widths"):
+        compile_model(wider, 96, jit=False)
 
 
 def test_patience_zero_runs_the_whole_schedule(tmp_path):

@@ -30,6 +30,13 @@ def run_train(
     if "widths" in overrides:  # the stem convolution takes the first stage's width
         widths = tuple(overrides.pop("widths"))
         overrides["model"] = dataclasses.replace(base.model, stem=widths[0], widths=widths)
+    if overrides.get("init") and "model" not in overrides:  # the network of the run it starts from
+        from training.distill import init_options
+
+        try:
+            overrides["model"] = init_options(overrides["init"])[1]
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc), 2)
     config = dataclasses.replace(base, **overrides)
     try:
         for member in member_configs(config, members):

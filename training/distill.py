@@ -5,7 +5,10 @@ same augmented batch as the student inside the training step ("consistent" disti
 Beyer et al. 2022), so the student is taught what the ensemble says about every mirrored,
 turned, shifted, cut-out face it trains on, not only about the clean ones. The target of each
 face is ``weight * teacher mean + (1 - weight) * its own target`` (the crowd's votes or the
-smoothed label). Keras 3 ops only: it trains under JAX on a GPU machine as under TensorFlow here.
+smoothed label). With ``mirror``, each teacher's output is the mean over the face and its
+mirror image (what mirror-averaging at test time would give), a better-agreeing target that the
+student then learns to give in one pass. Keras 3 ops only: it trains under JAX on a GPU machine
+as under TensorFlow here.
 
 The training model outputs the student's and the teachers' probabilities side by side, (n, 14);
 `DistillLoss` and `student_accuracy` read the two halves. Only the student is saved as
@@ -45,14 +48,29 @@ def _options_of(path: Path) -> ModelOptions:
     return ModelOptions.from_json(json.loads(config.read_text())["model"])
 
 
+def load_network(path: Path, name: str = "fer_audio_cnn") -> keras.Model:
+    """A run's saved network rebuilt under the current dtype policy (float32 here, bfloat16 on a
+    GPU) from its config.json, with its weights."""
+    loaded = keras.models.load_model(path, compile=False)
+    network = build_model(_options_of(path), name=name)
+    network.set_weights(loaded.get_weights())
+    return network
+
+
+def init_options(run: str | Path) -> tuple[Path, ModelOptions]:
+    """`--init RUN`: the one best.keras to start from and the network options it was built with."""
+    files = teacher_files(run)
+    if len(files) != 1:
+        raise ValueError(f"--init {run}: an ensemble of {len(files)} networks; give one member's folder")
+    return files[0], _options_of(files[0])
+
+
 def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:
     """Every teacher network of the given runs, rebuilt under its own name and frozen."""
     files = [f for run in runs for f in teacher_files(run)]
     teachers = []
     for k, path in enumerate(files, start=1):
-        loaded = keras.models.load_model(path, compile=False)
-        teacher = build_model(_options_of(path), name=f"teacher_{k}")
-        teacher.set_weights(loaded.get_weights())
+        teacher = load_network(path, name=f"teacher_{k}")
         teacher.trainable = False
         teachers.append(teacher)
     return teachers
@@ -61,12 +79,14 @@ def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:
 @keras.saving.register_keras_serializable(package="fer_audio")
 class TeacherMean(layers.Layer):
     """The mean of the frozen teachers' softmax outputs, always in inference mode (no dropout,
-    batch-norm moving statistics), with no gradient flowing back."""
+    batch-norm moving statistics), with no gradient flowing back; with ``mirror``, averaged over
+    each face and its left-right mirror image too."""
 
-    def __init__(self, teachers: list[keras.Model], **kwargs):
+    def __init__(self, teachers: list[keras.Model], mirror: bool = False, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.teachers = list(teachers)
+        self.mirror = bool(mirror)
         for teacher in self.teachers:
             teacher.trainable = False
 
@@ -76,7 +96,8 @@ class TeacherMean(layers.Layer):
                 teacher.build(input_shape)
 
     def call(self, x):
-        outputs = [ops.cast(teacher(x, training=False), "float32") for teacher in self.teachers]
+        views = [x, ops.flip(x, axis=2)] if self.mirror else [x]  # (n, height, width, 1)
+        outputs = [ops.cast(t(v, training=False), "float32") for t in self.teachers for v in views]
         return ops.stop_gradient(ops.mean(ops.stack(outputs, axis=0), axis=0))
 
     def compute_output_shape(self, input_shape):
@@ -86,6 +107,7 @@ class TeacherMean(layers.Layer):
         return {
             **super().get_config(),
             "teachers": [keras.saving.serialize_keras_object(t) for t in self.teachers],
+            "mirror": self.mirror,
         }
 
     @classmethod

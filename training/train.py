@@ -20,7 +20,8 @@ A run writes one folder::
 With crowd votes (``votes``), the targets are each image's vote distribution over the seven
 emotions and the validation score is agreement with the crowd's majority; without, the targets
 are the dataset's own labels. With ``teachers``, the network is a student that learns the frozen
-teachers' mean output on each augmented face (training.distill). Several GPUs: data parallel
+teachers' mean output on each augmented face (training.distill). With ``init``, it starts from an
+earlier run's best network instead of random weights (fine-tuning). Several GPUs: data parallel
 through keras.distribution (JAX), see training/README.md.
 """
 
@@ -44,7 +45,14 @@ from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.outputs import atomic_path
 from fer_audio.outputs import write_atomic as _write_atomic
 from training.augment import Augment, AugmentOptions
-from training.distill import DistillLoss, TeacherMean, load_teachers, student_accuracy
+from training.distill import (
+    DistillLoss,
+    TeacherMean,
+    init_options,
+    load_network,
+    load_teachers,
+    student_accuracy,
+)
 from training.model import ModelOptions, build_model
 from training.split import make_splits
 
@@ -72,6 +80,8 @@ class TrainConfig:
     limit: int = 0  # use at most this many Training images (0: all); for tests and smoke runs
     teachers: tuple[str, ...] = ()  # run folders (or best.keras files) to distil from; (): none
     distill_weight: float = 1.0  # share of the teachers' mean in each target (the rest: votes/label)
+    teacher_mirror: bool = False  # teachers' output averaged over each face and its mirror image
+    init: str = ""  # start the network from this run's best.keras (fine-tuning); "": from scratch
     jit_compile: bool | None = None  # XLA; None: on under JAX or on a GPU, off for TensorFlow on a
     # CPU (oneDNN ran 1.5x faster there without it)
     model: ModelOptions = field(default_factory=ModelOptions)
@@ -200,15 +210,22 @@ def use_jit(config: TrainConfig) -> bool:
 
 
 def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
-    """The training model: augmentation, then the network (layer 'fer_audio_cnn'), and with
-    teachers their mean output beside the network's (training.distill)."""
+    """The training model: augmentation, then the network (layer 'fer_audio_cnn', from
+    config.init's weights when given), and with teachers their mean output beside the network's
+    (training.distill)."""
     network = build_model(config.model)
+    if config.init:
+        path, options = init_options(config.init)
+        if options != config.model:
+            raise ValueError(f"--init {config.init}: its network has other widths than this run's")
+        network.set_weights(load_network(path).get_weights())
     inputs = keras.Input(network.input_shape[1:], name="face")
     augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)
     smoothing = 0.0 if config.votes else config.label_smoothing
     if config.teachers:
         # the student's and the teachers' probabilities side by side; the loss reads both halves
-        teachers = TeacherMean(load_teachers(config.teachers), name="teachers")(augmented)
+        teachers = TeacherMean(load_teachers(config.teachers), config.teacher_mirror, name="teachers")
+        teachers = teachers(augmented)
         pair = layers.Concatenate(name="student_and_teachers", dtype="float32")
         both = pair([network(augmented), teachers])
         model = keras.Model(inputs, both, name="train")

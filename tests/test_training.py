@@ -149,7 +149,8 @@ def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_r
 
 
 def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, tmp_path):
-    """What comes back from a GPU machine (best.keras, state, config, history) is enough."""
+    """What comes back from a GPU machine (best.keras, state, config) is enough to resume, export
+    and score."""
     import shutil
 
     run = tmp_path / "back"
@@ -160,6 +161,13 @@ def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, t
     assert fit(_config(fer_csv, run), resume=True, log=messages.append) == run
     assert any("all 3 epochs are done" in m for m in messages)
     assert not (run / "checkpoint.keras").exists()
+    (run / "history.csv").unlink()  # nor is the history needed to export and score it
+    from training.report import finalize
+
+    messages.clear()
+    metrics = finalize(run, log=messages.append)
+    assert (run / "model-int8.tflite").exists() and "test" in metrics["models"]["model-int8.tflite"]
+    assert f"{run}: no history.csv, so no curves.png" in messages and not (run / "curves.png").exists()
 
 
 def test_train_through_the_cli_shows_no_third_party_logs_and_resume_checks_the_data(fer_csv, tmp_path):

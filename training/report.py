@@ -98,7 +98,11 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
         metrics["models"][name] = entry
         log(f"{name}: {summary(entry)}, {entry['ms_per_face']:.3f} ms/face, {len(blob) / 1e6:.2f} MB")
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2))
-    plot_curves([m / "history.csv" for m in members], out / "curves.png")
+    histories = [m / "history.csv" for m in members if (m / "history.csv").exists()]
+    if histories:
+        plot_curves(histories, out / "curves.png")
+    else:  # e.g. a network brought back from another machine without its history
+        log(f"{out}: no history.csv, so no curves.png")
     best = metrics["models"]["model.tflite"]["test"]
     crowd_majority = "crowd" in best
     confusion = best["crowd"]["confusion"] if crowd_majority else best["confusion"]

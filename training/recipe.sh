@@ -23,8 +23,12 @@ JOBS=${JOBS:-1}                        # runs at once
 TEACHERS=${TEACHERS:-4}                # members of each teacher ensemble
 TEACHER_WIDTHS=${TEACHER_WIDTHS:-64,128,256,512}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
+LABEL_TEACHER_EPOCHS=${LABEL_TEACHER_EPOCHS:-$TEACHER_EPOCHS}  # own-label teachers' schedule
+LABEL_PATIENCE=${LABEL_PATIENCE:-0}    # own-label teachers: stop after N epochs without a better score
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-80}
-COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export)
+read -r -a STUDENT_ARGS <<<"${STUDENT_ARGS:-}"  # more options for every student, e.g. --teacher-mirror
+read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"      # more options for every run, e.g. --limit 256 (smoke run)
+COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export "${EXTRA_ARGS[@]}")
 
 mkdir -p "$RUNS"
 pending=()
@@ -61,17 +65,19 @@ teachers | all)
         seed=$((1233 + k))
         run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
             --epochs "$TEACHER_EPOCHS" --seed $seed
-        run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$TEACHER_EPOCHS" --seed $seed
+        run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$LABEL_TEACHER_EPOCHS" \
+            --patience "$LABEL_PATIENCE" --seed $seed
     done
     finish
     ;;&
 students | all)
-    run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS"
-    run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS"
+    run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
+        "${STUDENT_ARGS[@]}"
+    run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS" "${STUDENT_ARGS[@]}"
     for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
         IFS== read -r name weight widths <<<"$extra"
         run "$name" --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
-            --distill-weight "$weight" --widths "$widths"
+            --distill-weight "$weight" --widths "$widths" "${STUDENT_ARGS[@]}"
     done
     finish
     ;;&

@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -151,7 +152,6 @@ def test_resume_continues_exactly_from_the_saved_epoch(fer_csv, tmp_path, full_r
 def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, tmp_path):
     """What comes back from a GPU machine (best.keras, state, config) is enough to resume, export
     and score."""
-    import shutil
 
     run = tmp_path / "back"
     run.mkdir()
@@ -348,6 +348,19 @@ def test_mirrored_teachers_and_a_student_started_from_a_run(fer_csv, full_run, t
     wider = dataclasses.replace(config, teachers=(), model=ModelOptions(stem=8, widths=(8, 16, 32, 32)))
     with pytest.raises(ValueError, match="other widths"):
         compile_model(wider, 96, jit=False)
+    # a file that is not a saved network, with a config.json beside it: one line naming --init,
+    # and no half-made run folder left behind
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "best.keras").write_bytes(b"not a zip")
+    shutil.copy(full_run / "config.json", junk / "config.json")
+    out = tmp_path / "never"
+    with pytest.raises(ValueError) as caught:
+        fit(dataclasses.replace(config, out=str(out), teachers=(), init=str(junk)), log=lambda m: None)
+    assert str(caught.value) == (
+        f"--init {junk / 'best.keras'}: not a network saved by fer-audio train; give a finished run"
+    )
+    assert not out.exists()
 
 
 def test_patience_zero_runs_the_whole_schedule(tmp_path):

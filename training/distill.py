@@ -27,8 +27,9 @@ from fer_audio.labels import NUM_CLASSES
 from training.model import ModelOptions, build_model
 
 
-def teacher_files(run: str | Path) -> list[Path]:
-    """The best.keras of a run folder, or of each member of an ensemble run (member-1, ...)."""
+def teacher_files(run: str | Path, option: str = "--teacher") -> list[Path]:
+    """The best.keras of a run folder, or of each member of an ensemble run (member-1, ...);
+    `option` names the input in errors."""
     run = Path(run)
     if run.is_file():
         return [run]
@@ -37,32 +38,47 @@ def teacher_files(run: str | Path) -> list[Path]:
         return members
     if (run / "best.keras").exists():
         return [run / "best.keras"]
-    raise FileNotFoundError(f"--teacher {run}: no best.keras there (nor in member-*/); give a finished run")
+    raise FileNotFoundError(f"{option} {run}: no best.keras there (nor in member-*/); give a finished run")
 
 
-def _options_of(path: Path) -> ModelOptions:
-    """The ModelOptions a teacher was built with, from its run's config.json."""
+def _options_of(path: Path, option: str) -> ModelOptions:
+    """The ModelOptions a network was built with, from its run's config.json."""
     config = path.parent / "config.json"
     if not config.exists():
-        raise FileNotFoundError(f"--teacher {path}: no config.json beside it to rebuild the network from")
-    return ModelOptions.from_json(json.loads(config.read_text())["model"])
+        raise FileNotFoundError(f"{option} {path}: no config.json beside it to rebuild the network from")
+    try:
+        return ModelOptions.from_json(json.loads(config.read_text())["model"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{option} {config}: not a run's config.json ({exc}); give a finished run") from exc
 
 
-def load_network(path: Path, name: str = "fer_audio_cnn") -> keras.Model:
+def load_network(path: Path, name: str = "fer_audio_cnn", option: str = "--teacher") -> keras.Model:
     """A run's saved network rebuilt under the current dtype policy (float32 here, bfloat16 on a
     GPU) from its config.json, with its weights."""
-    loaded = keras.models.load_model(path, compile=False)
-    network = build_model(_options_of(path), name=name)
-    network.set_weights(loaded.get_weights())
+    options = _options_of(path, option)
+    try:
+        loaded = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises several kinds, with misleading texts, for other files
+        raise ValueError(
+            f"{option} {path}: not a network saved by fer-audio train; give a finished run"
+        ) from exc
+    network = build_model(options, name=name)
+    try:
+        network.set_weights(loaded.get_weights())
+    except ValueError as exc:
+        raise ValueError(
+            f"{option} {path}: its weights do not fit the network its config.json describes; give the "
+            "best.keras of a finished run with that run's own config.json"
+        ) from exc
     return network
 
 
 def init_options(run: str | Path) -> tuple[Path, ModelOptions]:
     """`--init RUN`: the one best.keras to start from and the network options it was built with."""
-    files = teacher_files(run)
+    files = teacher_files(run, "--init")
     if len(files) != 1:
         raise ValueError(f"--init {run}: an ensemble of {len(files)} networks; give one member's folder")
-    return files[0], _options_of(files[0])
+    return files[0], _options_of(files[0], "--init")
 
 
 def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:

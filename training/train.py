@@ -218,7 +218,7 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
         path, options = init_options(config.init)
         if options != config.model:
             raise ValueError(f"--init {config.init}: its network has other widths than this run's")
-        network.set_weights(load_network(path).get_weights())
+        network.set_weights(load_network(path, option="--init").get_weights())
     inputs = keras.Input(network.input_shape[1:], name="face")
     augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)
     smoothing = 0.0 if config.votes else config.label_smoothing
@@ -303,14 +303,12 @@ def fit(config: TrainConfig, resume: bool = False, log: Log = print) -> Path:
     split_record = {k: list(v.sources) for k, v in splits.items()}
     if resume:
         _check_same_split(out / "split.json", split_record)
+        model = keras.models.load_model(ckpt_path)
+    else:  # before anything is written: a bad --teacher or --init leaves no half-made run
+        model = compile_model(config, len(splits["fit"]), jit=use_jit(config))
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "config.json", json.dumps(config.to_json(), indent=2))
     _write_atomic(out / "split.json", json.dumps(split_record))
-
-    if resume:
-        model = keras.models.load_model(ckpt_path)
-    else:
-        model = compile_model(config, len(splits["fit"]), jit=use_jit(config))
     state = RunState.load(state_path) if resume else RunState()
     log(
         f"model: {network_of(model).count_params():,} parameters; backend {keras.backend.backend()}; "

@@ -346,7 +346,7 @@ def test_mirrored_teachers_and_a_student_started_from_a_run(fer_csv, full_run, t
     for a, b in zip(network_of(model).get_weights(), teacher.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     wider = dataclasses.replace(config, teachers=(), model=ModelOptions(stem=8, widths=(8, 16, 32, 32)))
-    with pytest.raises(ValueError, match="other widths"):
+    with pytest.raises(ValueError, match="that run's network has widths 8,16,16,32, this run's 8,16,32,32"):
         compile_model(wider, 96, jit=False)
     # a file that is not a saved network, with a config.json beside it: one line naming --init,
     # and no half-made run folder left behind

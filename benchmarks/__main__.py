@@ -30,6 +30,7 @@ from fer_audio import calibration, crowd
 from fer_audio.classify import Classifier, ClassifierOptions, default_model_path
 from fer_audio.datasets import load_dataset
 from fer_audio.evaluation import scores_json
+from fer_audio.gestures import GAZE, GESTURES
 from fer_audio.labels import EMOTIONS
 from fer_audio.smoothing import SENSITIVITY
 from training.split import stratified_split
@@ -140,10 +141,8 @@ def bench_classify(rounds: int = 5, candidates: tuple[Path, ...] = ()) -> dict:
     ratio measured in one run, as the machines here differ 10x in absolute speed. `candidates`:
     other models of ours (e.g. wider students) timed in the same rounds."""
     faces = data().require("PublicTest").images[:1024]
-    ours_path = default_model_path()
-    models = {"ours": (ours_path, faces.astype(np.float32)[..., None])}
-    for path in candidates:
-        models[str(path)] = (path, faces.astype(np.float32)[..., None])
+    ours_path, ours_in = default_model_path(), faces.astype(np.float32)[..., None]
+    models = {"ours": (ours_path, ours_in), **{str(path): (path, ours_in) for path in candidates}}
     their_model = fer_baseline.tflite_model()
     if their_model:
         models["fer package"] = (their_model, fer_baseline.model_input(faces))
@@ -650,7 +649,7 @@ def _gesture_events(recognizer, frames) -> list:
     events = []
     for i, (t, image) in enumerate(frames):
         events += processor.process(Frame(i, t, image, time.perf_counter()))
-    return [e for e in events if e.kind in ("nod", "shake", "looking", "looking_away")]
+    return [e for e in events if e.kind in GESTURES + GAZE]
 
 
 def _repeated_video(seconds: float, gap: float = 1.0) -> list[tuple[float, np.ndarray]]:
@@ -691,14 +690,14 @@ def bench_gestures(n_faces: int = 6) -> dict:
             (i / c.fps, renderers[c.face].render(*c.pose(i / c.fps))) for i in range(int(c.seconds * c.fps))
         ]
         for b, recognizer in recognizers.items():
-            events[b].append([e for e in _gesture_events(recognizer, frames) if e.kind in ("nod", "shake")])
+            events[b].append([e for e in _gesture_events(recognizer, frames) if e.kind in GESTURES])
     return {b: _gesture_scores(b, recognizers[b], clips, events[b]) for b in backends}
 
 
 def _gesture_scores(backend: str, recognizer, clips, clip_events) -> dict:
-    found = {k: [] for k in ("nod", "shake")}  # per gesture clip: latency from onset, or None
-    from_turn = {k: [] for k in ("nod", "shake")}
-    false = {"nod": 0, "shake": 0}
+    found = {k: [] for k in GESTURES}  # per gesture clip: latency from onset, or None
+    from_turn = {k: [] for k in GESTURES}
+    false = dict.fromkeys(GESTURES, 0)
     for clip, events in zip(clips, clip_events, strict=True):
         hits = []
         if clip.kind in found:
@@ -738,7 +737,7 @@ def _gesture_scores(backend: str, recognizer, clips, clip_events) -> dict:
         )
     talk = _repeated_video(60.0)
     head = _gesture_events(recognizer, talk)
-    gestures = [e for e in head if e.kind in ("nod", "shake")]
+    gestures = [e for e in head if e.kind in GESTURES]
     minutes = sum(1 for _, f in talk if f.any()) / VIDEO_FPS / 60
     out["video_false_gestures_per_min"] = len(gestures) / minutes
     out["video_gaze_events"] = len(head) - len(gestures)
@@ -773,8 +772,8 @@ def bench_alignment(n: int = 1000, rolls=(0, 10, 20, 30), min_roll: float | None
     out: dict = {}
     for detector in ("haar", "blazeface"):
         options = RecognizerOptions(detector=DetectorOptions(backend=detector))
-        align = {"align": True} if min_roll is None else {"align": True, "align_min_roll": min_roll}
-        plain, aligned = Recognizer(options), Recognizer(replace(options, **align))
+        turning = {"align": True} if min_roll is None else {"align": True, "align_min_roll": min_roll}
+        plain, aligned = Recognizer(options), Recognizer(replace(options, **turning))
         for roll in ("crop", *rolls):
             hits = {False: [], True: []}
             found = 0

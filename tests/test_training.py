@@ -374,3 +374,37 @@ def test_patience_zero_runs_the_whole_schedule(tmp_path):
         for epoch, score in enumerate((0.5, 0.4, 0.4, 0.3), start=1):
             _end_epoch(model, config, state, {"epoch": epoch, "val_acc": score}, tmp_path)
         assert (state.stopped_early, state.best_epoch, state.wait) == (stopped, 1, 3)
+
+
+def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer_csv, full_run, tmp_path):
+    import keras
+
+    from fer_audio.datasets import load_dataset
+    from training.model import build_model
+    from training.score import float32_network, score_runs
+
+    reference = keras.models.load_model(full_run / "best.keras", compile=False)
+    run = tmp_path / "gpu-run"
+    run.mkdir()
+    shutil.copy(full_run / "config.json", run / "config.json")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # as a run trained on a GPU saves it
+    try:
+        gpu_net = build_model(TINY)
+        gpu_net.set_weights(reference.get_weights())
+        gpu_net.save(run / "best.keras")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    saved = keras.models.load_model(run / "best.keras", compile=False)
+    assert "bfloat16" in {layer.compute_dtype for layer in saved.layers}
+
+    faces = load_dataset(fer_csv).splits["PublicTest"].images.astype(np.float32)[..., None]
+    scored = float32_network(run / "best.keras")
+    assert {layer.compute_dtype for layer in scored.layers} == {"float32"}
+    want = reference.predict(faces, verbose=0)
+    np.testing.assert_allclose(scored.predict(faces, verbose=0), want, atol=1e-5)
+    want = want.argmax(1)
+    got = score_runs([str(run)], str(fer_csv), None)["runs"][str(run)]["test"]
+    assert got["n"] == len(faces)
+    assert got["accuracy"] == pytest.approx(
+        float(np.mean(want == load_dataset(fer_csv).splits["PublicTest"].labels))
+    )

@@ -6,7 +6,8 @@ For a GPU machine without TensorFlow (the TFLite export and its scores in `fer-a
 TensorFlow): prints, for each run (each member of an ensemble run) and for the mean of all of
 them, agreement with the crowd's majority and accuracy on the dataset's own labels, on the
 validation slice and on the test split. ``--json FILE`` writes the same figures. Selection
-stays on validation; the test figures are only reported.
+stays on validation; the test figures are only reported. Every network computes in float32, as
+the TFLite export does, also one trained on a GPU with bfloat16 mixed precision.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import scores_json
 from fer_audio.outputs import write_atomic
-from training.distill import teacher_files
+from training.distill import load_network, teacher_files
 from training.train import TrainConfig, prepare_data
 
 
@@ -32,15 +33,22 @@ def scores(probs: np.ndarray, part: FaceSet) -> dict:
     return scores_json(part.labels, part.votes, probs.argmax(axis=1))
 
 
+def float32_network(path: Path) -> keras.Model:
+    """A run's best.keras rebuilt to compute in float32, as the TFLite export does: a network
+    trained with bfloat16 mixed precision is saved computing in bfloat16, and scored so its
+    figures would differ from the exported file's by a face or two."""
+    return load_network(path, option="run")
+
+
 def score_runs(runs: list[str], data: str, votes: str | None) -> dict:
-    files = [f for run in runs for f in teacher_files(run)]
+    files = [f for run in runs for f in teacher_files(run, "run")]
     config = TrainConfig.from_json(json.loads((files[0].parent / "config.json").read_text()))
     config = dataclasses.replace(config, data=data, votes=votes or "")
     splits = prepare_data(config, lambda _m: None)
     result: dict = {"runs": {}, "mean": {}}
     probs: dict[str, list[np.ndarray]] = {"val": [], "test": []}
     for path in files:
-        network = keras.models.load_model(path, compile=False)
+        network = float32_network(path)
         entry = {"params": int(network.count_params())}
         for split in probs:
             p = np.asarray(network.predict(splits[split].images[..., None].astype(np.float32), 512, 0))

@@ -613,6 +613,13 @@ def evaluate(data, model, usage, votes, json_out):
     default=None,
     help="Stop after N epochs without a better validation score; 0: run the whole schedule (default 10).",
 )
+@click.option(
+    "--bfloat16/--float32",
+    "bfloat16",
+    default=None,
+    help="Compute in bfloat16 mixed precision (float32 weights), or in float32. Default: bfloat16 "
+    "on a GPU, float32 on a CPU (where bfloat16 pays only with AVX-512 BF16 or AMX: 1.3x here).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
 def train(
@@ -631,6 +638,7 @@ def train(
     teacher_mirror,
     init,
     patience,
+    bfloat16,
     resume,
     no_export,
 ):
@@ -676,6 +684,7 @@ def train(
             teacher_mirror=teacher_mirror,
             init=init,
             patience=patience,
+            bfloat16=bfloat16,
         ).items()
         if v is not None
     }

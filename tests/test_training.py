@@ -408,3 +408,24 @@ def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer
     assert got["accuracy"] == pytest.approx(
         float(np.mean(want == load_dataset(fer_csv).splits["PublicTest"].labels))
     )
+
+
+def test_bfloat16_on_the_cpu_trains_and_exports_in_float32(fer_csv, tmp_path):
+    """--bfloat16 (the default only on a GPU): the run computes in bfloat16 mixed precision, the
+    TFLite export and its scores still work (float32), and the option is kept for --resume."""
+    import keras
+
+    run = tmp_path / "bf16"
+    args = ["--data", fer_csv, "--out", run, "--epochs", "1", "--limit", "96", "--batch-size", "32"]
+    args += ["--widths", "8,16,16,32", "--bfloat16"]
+    cmd = [sys.executable, "-m", "fer_audio", "train", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "training on the CPU in bfloat16 mixed precision (float32 weights)" in r.stdout
+    assert json.loads((run / "config.json").read_text())["bfloat16"] is True
+    saved = keras.models.load_model(run / "best.keras", compile=False)
+    assert "bfloat16" in {layer.compute_dtype for layer in saved.layers}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["models"]["model-int8.tflite"]["test"] is not None
+    assert keras.mixed_precision.global_policy().name == "float32"  # this process is untouched

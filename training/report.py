@@ -67,6 +67,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
     """Export, score and plot the best model of a run folder (the average of its members' best
     models for an ensemble); returns metrics.json's content. `data` and `votes` stand in for the
     run's own paths where those are not on this machine."""
+    keras.mixed_precision.set_global_policy("float32")  # TFLite has no bfloat16 kernels
     out = Path(run)
     members = run_members(out)
     configs = [TrainConfig.from_json(json.loads((m / "config.json").read_text())) for m in members]

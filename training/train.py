@@ -82,6 +82,7 @@ class TrainConfig:
     distill_weight: float = 1.0  # share of the teachers' mean in each target (the rest: votes/label)
     teacher_mirror: bool = False  # teachers' output averaged over each face and its mirror image
     init: str = ""  # start the network from this run's best.keras (fine-tuning); "": from scratch
+    bfloat16: bool | None = None  # bfloat16 mixed precision; None: on with a GPU, off on a CPU
     jit_compile: bool | None = None  # XLA; None: on under JAX or on a GPU, off for TensorFlow on a
     # CPU (oneDNN ran 1.5x faster there without it)
     model: ModelOptions = field(default_factory=ModelOptions)
@@ -298,12 +299,13 @@ def fit(config: TrainConfig, resume: bool = False, log: Log = print) -> Path:
 
     keras.utils.set_random_seed(config.seed)
     devices = accelerators()
-    if devices:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        log(f"training on {len(devices)} GPU(s) with bfloat16 mixed precision")
-        if len(devices) > 1 and keras.backend.backend() == "jax":
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
-            log(f"data parallel over {', '.join(devices)}")
+    bfloat16 = config.bfloat16 if config.bfloat16 is not None else bool(devices)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if bfloat16 else "float32")
+    precision = "bfloat16 mixed precision (float32 weights)" if bfloat16 else "float32"
+    log(f"training on {f'{len(devices)} GPU(s)' if devices else 'the CPU'} in {precision}")
+    if len(devices) > 1 and keras.backend.backend() == "jax":
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        log(f"data parallel over {', '.join(devices)}")
     splits = prepare_data(config, log)
     split_record = {k: list(v.sources) for k, v in splits.items()}
     if resume:

@@ -5,6 +5,7 @@
 # run folder is finished is skipped, an unfinished one resumes.
 #
 #   STAGE=teachers training/recipe.sh   # 4 crowd-vote teachers and 4 own-label teachers
+#                                       # (TEACHER_SETS=label: the own-label ones only)
 #   STAGE=students training/recipe.sh   # the students distilled from each ensemble
 #   STAGE=score    training/recipe.sh   # val/test figures of every run and ensemble (any backend)
 #
@@ -26,6 +27,7 @@ TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
 LABEL_TEACHER_EPOCHS=${LABEL_TEACHER_EPOCHS:-$TEACHER_EPOCHS}  # own-label teachers' schedule
 LABEL_PATIENCE=${LABEL_PATIENCE:-0}    # own-label teachers: stop after N epochs without a better score
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-80}
+TEACHER_SETS=${TEACHER_SETS:-crowd label}  # which teacher ensembles STAGE=teachers trains
 read -r -a STUDENT_ARGS <<<"${STUDENT_ARGS:-}"  # more options for every student, e.g. --teacher-mirror
 read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"      # more options for every run, e.g. --limit 256 (smoke run)
 COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export "${EXTRA_ARGS[@]}")
@@ -63,10 +65,14 @@ case ${STAGE:-all} in
 teachers | all)
     for k in $(seq 1 "$TEACHERS"); do
         seed=$((1233 + k))
-        run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
-            --epochs "$TEACHER_EPOCHS" --seed $seed
-        run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$LABEL_TEACHER_EPOCHS" \
-            --patience "$LABEL_PATIENCE" --seed $seed
+        if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+            run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
+                --epochs "$TEACHER_EPOCHS" --seed $seed
+        fi
+        if [[ " $TEACHER_SETS " == *" label "* ]]; then
+            run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$LABEL_TEACHER_EPOCHS" \
+                --patience "$LABEL_PATIENCE" --seed $seed
+        fi
     done
     finish
     ;;&
@@ -83,6 +89,7 @@ students | all)
     ;;&
 score | all)
     for set in crowd-teachers label-teachers; do
+        [[ -d $RUNS/$set ]] || continue
         "$PYTHON" -m training.score --data "$DATA" --votes "$VOTES" --json "$RUNS/$set.score.json" "$RUNS/$set"
     done
     for student in "$RUNS"/*student*/; do

@@ -618,7 +618,7 @@ def evaluate(data, model, usage, votes, json_out):
     "bfloat16",
     default=None,
     help="Compute in bfloat16 mixed precision (float32 weights), or in float32. Default: bfloat16 "
-    "on a GPU, float32 on a CPU (where bfloat16 pays only with AVX-512 BF16 or AMX: 1.3x here).",
+    "on a GPU, float32 on a CPU (where bfloat16 pays only on processors with AVX-512 BF16 or AMX).",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")

@@ -398,7 +398,11 @@ def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer
     assert "bfloat16" in {layer.compute_dtype for layer in saved.layers}
 
     faces = load_dataset(fer_csv).splits["PublicTest"].images.astype(np.float32)[..., None]
-    scored = float32_network(run / "best.keras")
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # e.g. left so by a fit in this process
+    try:
+        scored = float32_network(run / "best.keras")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     assert {layer.compute_dtype for layer in scored.layers} == {"float32"}
     want = reference.predict(faces, verbose=0)
     np.testing.assert_allclose(scored.predict(faces, verbose=0), want, atol=1e-5)

@@ -37,6 +37,7 @@ def float32_network(path: Path) -> keras.Model:
     """A run's best.keras rebuilt to compute in float32, as the TFLite export does: a network
     trained with bfloat16 mixed precision is saved computing in bfloat16, and scored so its
     figures would differ from the exported file's by a face or two."""
+    keras.mixed_precision.set_global_policy("float32")  # whatever ran before in this process
     return load_network(path, option="run")
 
 

@@ -45,7 +45,7 @@ run() {
     while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
     echo "start $name: $FER_AUDIO train ${COMMON[*]} --out $out $* ${resume[*]}"
     # shellcheck disable=SC2086  # FER_AUDIO may be several words ("python3 -m fer_audio")
-    $FER_AUDIO train "${COMMON[@]}" --out "$out" "$@" "${resume[@]}" >"$RUNS/$name.log" 2>&1 &
+    $FER_AUDIO train "${COMMON[@]}" --out "$out" "$@" "${resume[@]}" >>"$RUNS/$name.log" 2>&1 &  # appended: a resumed run keeps its earlier epochs
     pending+=("$name:$!")
 }
 

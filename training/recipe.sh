@@ -44,8 +44,9 @@ run() {
     if [[ -f $out/state.json ]]; then resume=(--resume); fi
     while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
     echo "start $name: $FER_AUDIO train ${COMMON[*]} --out $out $* ${resume[*]}"
+    # the log is appended to: a resumed run keeps the lines of its earlier epochs
     # shellcheck disable=SC2086  # FER_AUDIO may be several words ("python3 -m fer_audio")
-    $FER_AUDIO train "${COMMON[@]}" --out "$out" "$@" "${resume[@]}" >>"$RUNS/$name.log" 2>&1 &  # appended: a resumed run keeps its earlier epochs
+    $FER_AUDIO train "${COMMON[@]}" --out "$out" "$@" "${resume[@]}" >>"$RUNS/$name.log" 2>&1 &
     pending+=("$name:$!")
 }
 

@@ -5,8 +5,9 @@
 # run folder is finished is skipped, an unfinished one resumes.
 #
 #   STAGE=teachers training/recipe.sh   # 4 crowd-vote teachers and 4 own-label teachers
-#                                       # (TEACHER_SETS=label: the own-label ones only)
 #   STAGE=students training/recipe.sh   # the students distilled from each ensemble
+#   (TEACHER_SETS=label: the own-label ones only, in both stages; two chains, one per set, can
+#   share a GPU, so the crowd students start while the longer own-label teachers still train)
 #   STAGE=score    training/recipe.sh   # val/test figures of every run and ensemble (any backend)
 #
 # On a GPU machine without TensorFlow: KERAS_BACKEND=jax, and FER_AUDIO="python3 -m fer_audio".
@@ -27,7 +28,7 @@ TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
 LABEL_TEACHER_EPOCHS=${LABEL_TEACHER_EPOCHS:-$TEACHER_EPOCHS}  # own-label teachers' schedule
 LABEL_PATIENCE=${LABEL_PATIENCE:-0}    # own-label teachers: stop after N epochs without a better score
 STUDENT_EPOCHS=${STUDENT_EPOCHS:-80}
-TEACHER_SETS=${TEACHER_SETS:-crowd label}  # which teacher ensembles STAGE=teachers trains
+TEACHER_SETS=${TEACHER_SETS:-crowd label}  # which ensembles (teachers, then students) the stages train
 read -r -a STUDENT_ARGS <<<"${STUDENT_ARGS:-}"  # more options for every student, e.g. --teacher-mirror
 read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"      # more options for every run, e.g. --limit 256 (smoke run)
 COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export "${EXTRA_ARGS[@]}")
@@ -78,14 +79,18 @@ teachers | all)
     finish
     ;;&
 students | all)
-    run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
-        "${STUDENT_ARGS[@]}"
-    run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS" "${STUDENT_ARGS[@]}"
-    for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
-        IFS== read -r name weight widths <<<"$extra"
-        run "$name" --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
-            --distill-weight "$weight" --widths "$widths" "${STUDENT_ARGS[@]}"
-    done
+    if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+        run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
+            "${STUDENT_ARGS[@]}"
+        for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
+            IFS== read -r name weight widths <<<"$extra"
+            run "$name" --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
+                --distill-weight "$weight" --widths "$widths" "${STUDENT_ARGS[@]}"
+        done
+    fi
+    if [[ " $TEACHER_SETS " == *" label "* ]]; then
+        run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS" "${STUDENT_ARGS[@]}"
+    fi
     finish
     ;;&
 score | all)

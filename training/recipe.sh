@@ -4,8 +4,8 @@
 # slowly (JOBS=1). Every step is a plain `fer-audio train` you can also run by hand; a step whose
 # run folder is finished is skipped, an unfinished one resumes.
 #
-#   STAGE=teachers training/recipe.sh   # 4 crowd-vote teachers and 4 own-label teachers
-#   STAGE=students training/recipe.sh   # the students distilled from each ensemble
+#   STAGE=teachers training/recipe.sh   # 4 crowd-vote teachers (80 epochs), 6 own-label ones (120)
+#   STAGE=students training/recipe.sh   # the students distilled from each ensemble (120 epochs)
 #   (TEACHER_SETS=label: the own-label ones only, in both stages; two chains, one per set, can
 #   share a GPU, so the crowd students start while the longer own-label teachers still train)
 #   STAGE=score    training/recipe.sh   # val/test figures of every run and ensemble (any backend)
@@ -22,14 +22,16 @@ RUNS=${RUNS:-runs/recipe}
 FER_AUDIO=${FER_AUDIO:-fer-audio}
 PYTHON=${PYTHON:-python3}              # for training.score
 JOBS=${JOBS:-1}                        # runs at once
-TEACHERS=${TEACHERS:-4}                # members of each teacher ensemble
+TEACHERS=${TEACHERS:-4}                # members of the crowd-vote teacher ensemble
 TEACHER_WIDTHS=${TEACHER_WIDTHS:-64,128,256,512}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-80}
-LABEL_TEACHER_EPOCHS=${LABEL_TEACHER_EPOCHS:-$TEACHER_EPOCHS}  # own-label teachers' schedule
+LABEL_TEACHERS=${LABEL_TEACHERS:-6}    # members of the own-label one
+LABEL_TEACHER_EPOCHS=${LABEL_TEACHER_EPOCHS:-120}  # own-label teachers' schedule
 LABEL_PATIENCE=${LABEL_PATIENCE:-0}    # own-label teachers: stop after N epochs without a better score
-STUDENT_EPOCHS=${STUDENT_EPOCHS:-80}
+STUDENT_EPOCHS=${STUDENT_EPOCHS:-120}
+CROWD_DISTILL_WEIGHT=${CROWD_DISTILL_WEIGHT:-0.7}  # the crowd student's share of the teachers' mean
 TEACHER_SETS=${TEACHER_SETS:-crowd label}  # which ensembles (teachers, then students) the stages train
-read -r -a STUDENT_ARGS <<<"${STUDENT_ARGS:-}"  # more options for every student, e.g. --teacher-mirror
+read -r -a STUDENT_ARGS <<<"${STUDENT_ARGS---teacher-mirror}"  # options for every student ("": none)
 read -r -a EXTRA_ARGS <<<"${EXTRA_ARGS:-}"      # more options for every run, e.g. --limit 256 (smoke run)
 COMMON=(--data "$DATA" --batch-size 128 --learning-rate 0.002 --patience 0 --no-export "${EXTRA_ARGS[@]}")
 
@@ -65,23 +67,24 @@ finish() {
 
 case ${STAGE:-all} in
 teachers | all)
-    for k in $(seq 1 "$TEACHERS"); do
-        seed=$((1233 + k))
-        if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+    if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+        for k in $(seq 1 "$TEACHERS"); do
             run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
-                --epochs "$TEACHER_EPOCHS" --seed $seed
-        fi
-        if [[ " $TEACHER_SETS " == *" label "* ]]; then
+                --epochs "$TEACHER_EPOCHS" --seed $((1233 + k))
+        done
+    fi
+    if [[ " $TEACHER_SETS " == *" label "* ]]; then
+        for k in $(seq 1 "$LABEL_TEACHERS"); do
             run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$LABEL_TEACHER_EPOCHS" \
-                --patience "$LABEL_PATIENCE" --seed $seed
-        fi
-    done
+                --patience "$LABEL_PATIENCE" --seed $((1233 + k))
+        done
+    fi
     finish
     ;;&
 students | all)
     if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
         run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
-            "${STUDENT_ARGS[@]}"
+            --distill-weight "$CROWD_DISTILL_WEIGHT" "${STUDENT_ARGS[@]}"
         for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
             IFS== read -r name weight widths <<<"$extra"
             run "$name" --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \

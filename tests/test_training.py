@@ -414,6 +414,28 @@ def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer
     )
 
 
+def test_float32_copy_computes_in_float32_whatever_the_global_policy(full_run):
+    """The export's float32 copy of a bfloat16-trained network must not pick up a mixed-precision
+    policy left set in the process (e.g. by a fit): TFLite has no bfloat16 kernels."""
+    import keras
+
+    from training.export import float32_copy
+    from training.model import build_model
+
+    reference = keras.models.load_model(full_run / "best.keras", compile=False)
+    faces = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gpu_net = build_model(TINY)
+        gpu_net.set_weights(reference.get_weights())
+        copy = float32_copy(gpu_net)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as it was
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
+    np.testing.assert_allclose(copy.predict(faces, verbose=0), reference.predict(faces, verbose=0), atol=1e-5)
+
+
 def test_bfloat16_on_the_cpu_trains_and_exports_in_float32(fer_csv, tmp_path):
     """--bfloat16 (the default only on a GPU): the run computes in bfloat16 mixed precision, the
     TFLite export and its scores still work (float32), and the option is kept for --resume."""

@@ -35,11 +35,17 @@ def _float32_policies(config):
 def float32_copy(model: keras.Model) -> keras.Model:
     """The same network computing in float32: a run trained on a GPU with bfloat16 mixed precision
     saves layers that compute in bfloat16, which TFLite's builtin ops cannot run (the weights
-    themselves are float32 either way, so nothing is lost)."""
+    themselves are float32 either way, so nothing is lost). Layers whose config names no policy
+    take the global one, so it is float32 while the copy is built, whatever it was before."""
     config = _float32_policies(model.get_config())
-    if config == model.get_config():
+    if config == model.get_config() and {layer.compute_dtype for layer in model.layers} == {"float32"}:
         return model
-    copy = model.__class__.from_config(config)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        copy = model.__class__.from_config(config)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     copy.set_weights(model.get_weights())
     return copy
 

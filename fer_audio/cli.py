@@ -657,8 +657,15 @@ def train(
         _fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
     if teacher_mirror and not teachers:
         _fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
-    if init is not None and not (os.path.isfile(init) or os.path.isfile(os.path.join(init, "best.keras"))):
-        _fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
+    if init is not None:
+        networks = best_files(init)
+        if not networks:
+            _fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
+        if len(networks) > 1:
+            _fail(
+                f"--init {init}: an ensemble of {len(networks)} networks; "
+                f"give one member's folder, e.g. {networks[0].parent}"
+            )
     import signal
 
     # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the

@@ -143,6 +143,10 @@ def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
 
 def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv, tmp_path):
     out = tmp_path / "run"
+    ensemble = tmp_path / "ensemble"  # an ensemble run's layout: --init needs one of its members
+    for k in (1, 2):
+        (ensemble / f"member-{k}").mkdir(parents=True)
+        (ensemble / f"member-{k}" / "best.keras").write_bytes(b"")
     cases = [
         (
             ["--teacher", tmp_path / "nope"],
@@ -164,6 +168,11 @@ def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv
         (
             ["--init", tmp_path],
             f"fer-audio: --init {tmp_path}: no best.keras there; give a finished run folder (one network)",
+        ),
+        (
+            ["--init", ensemble],
+            f"fer-audio: --init {ensemble}: an ensemble of 2 networks; give one member's folder, "
+            f"e.g. {ensemble / 'member-1'}",
         ),
     ]
     for extra, message in cases:

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from fer_audio.preprocess import INPUT_SIZE
+from training.model import dtype_policy
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 
@@ -40,12 +41,8 @@ def float32_copy(model: keras.Model) -> keras.Model:
     config = _float32_policies(model.get_config())
     if config == model.get_config() and {layer.compute_dtype for layer in model.layers} == {"float32"}:
         return model
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with dtype_policy("float32"):
         copy = model.__class__.from_config(config)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     copy.set_weights(model.get_weights())
     return copy
 

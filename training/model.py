@@ -7,7 +7,9 @@ so the exported model carries its own normalisation. Backend-agnostic (keras.ops
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import keras
@@ -42,6 +44,18 @@ class PerImageStandardize(layers.Layer):
         var = ops.mean(ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
         floor = 1.0 / float(INPUT_SIZE)
         return (x - mean) / ops.maximum(ops.sqrt(var), floor)
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Layers built inside take this global dtype policy (e.g. "float32" for a network trained in
+    bfloat16 mixed precision); the policy before is restored on leaving."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def build_model(options: ModelOptions = ModelOptions(), name: str = "fer_audio_cnn") -> keras.Model:

@@ -24,6 +24,7 @@ from fer_audio.datasets import FaceSet
 from fer_audio.evaluation import scores_json
 from fer_audio.outputs import write_atomic
 from training.distill import load_network, teacher_files
+from training.model import dtype_policy
 from training.train import TrainConfig, prepare_data
 
 
@@ -36,9 +37,10 @@ def scores(probs: np.ndarray, part: FaceSet) -> dict:
 def float32_network(path: Path) -> keras.Model:
     """A run's best.keras rebuilt to compute in float32, as the TFLite export does: a network
     trained with bfloat16 mixed precision is saved computing in bfloat16, and scored so its
-    figures would differ from the exported file's by a face or two."""
-    keras.mixed_precision.set_global_policy("float32")  # whatever ran before in this process
-    return load_network(path, option="run")
+    figures would differ from the exported file's by a face or two. Whatever policy ran before
+    in this process (a fit's) is left as it was."""
+    with dtype_policy("float32"):
+        return load_network(path, option="run")
 
 
 def score_runs(runs: list[str], data: str, votes: str | None) -> dict:

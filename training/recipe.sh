@@ -53,6 +53,9 @@ run() {
     pending+=("$name:$!")
 }
 
+# wants SET: whether TEACHER_SETS names SET (crowd or label)
+wants() { [[ " $TEACHER_SETS " == *" $1 "* ]]; }
+
 finish() {
     local failed=0 entry
     for entry in "${pending[@]}"; do
@@ -67,13 +70,13 @@ finish() {
 
 case ${STAGE:-all} in
 teachers | all)
-    if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+    if wants crowd; then
         for k in $(seq 1 "$TEACHERS"); do
             run "crowd-teachers/member-$k" --votes "$VOTES" --widths "$TEACHER_WIDTHS" \
                 --epochs "$TEACHER_EPOCHS" --seed $((1233 + k))
         done
     fi
-    if [[ " $TEACHER_SETS " == *" label "* ]]; then
+    if wants label; then
         for k in $(seq 1 "$LABEL_TEACHERS"); do
             run "label-teachers/member-$k" --widths "$TEACHER_WIDTHS" --epochs "$LABEL_TEACHER_EPOCHS" \
                 --patience "$LABEL_PATIENCE" --seed $((1233 + k))
@@ -82,7 +85,7 @@ teachers | all)
     finish
     ;;&
 students | all)
-    if [[ " $TEACHER_SETS " == *" crowd "* ]]; then
+    if wants crowd; then
         run crowd-student --votes "$VOTES" --teacher "$RUNS/crowd-teachers" --epochs "$STUDENT_EPOCHS" \
             --distill-weight "$CROWD_DISTILL_WEIGHT" "${STUDENT_ARGS[@]}"
         for extra in ${EXTRA_STUDENTS:-}; do  # name=weight=widths, e.g. crowd-student-w05=0.5=32,64,128,256
@@ -91,7 +94,7 @@ students | all)
                 --distill-weight "$weight" --widths "$widths" "${STUDENT_ARGS[@]}"
         done
     fi
-    if [[ " $TEACHER_SETS " == *" label "* ]]; then
+    if wants label; then
         run label-student --teacher "$RUNS/label-teachers" --epochs "$STUDENT_EPOCHS" "${STUDENT_ARGS[@]}"
     fi
     finish

@@ -376,33 +376,34 @@ def test_patience_zero_runs_the_whole_schedule(tmp_path):
         assert (state.stopped_early, state.best_epoch, state.wait) == (stopped, 1, 3)
 
 
+def _bfloat16_twin(reference):
+    """`reference` rebuilt as a run trained on a GPU saves it: its layers compute in bfloat16."""
+    from training.model import build_model, dtype_policy
+
+    with dtype_policy("mixed_bfloat16"):
+        twin = build_model(TINY)
+    twin.set_weights(reference.get_weights())
+    return twin
+
+
 def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer_csv, full_run, tmp_path):
     import keras
 
     from fer_audio.datasets import load_dataset
-    from training.model import build_model
+    from training.model import dtype_policy
     from training.score import float32_network, score_runs
 
     reference = keras.models.load_model(full_run / "best.keras", compile=False)
     run = tmp_path / "gpu-run"
     run.mkdir()
     shutil.copy(full_run / "config.json", run / "config.json")
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # as a run trained on a GPU saves it
-    try:
-        gpu_net = build_model(TINY)
-        gpu_net.set_weights(reference.get_weights())
-        gpu_net.save(run / "best.keras")
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    _bfloat16_twin(reference).save(run / "best.keras")
     saved = keras.models.load_model(run / "best.keras", compile=False)
     assert "bfloat16" in {layer.compute_dtype for layer in saved.layers}
 
     faces = load_dataset(fer_csv).splits["PublicTest"].images.astype(np.float32)[..., None]
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # e.g. left so by a fit in this process
-    try:
+    with dtype_policy("mixed_bfloat16"):  # e.g. left so by a fit in this process
         scored = float32_network(run / "best.keras")
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     assert {layer.compute_dtype for layer in scored.layers} == {"float32"}
     want = reference.predict(faces, verbose=0)
     np.testing.assert_allclose(scored.predict(faces, verbose=0), want, atol=1e-5)
@@ -420,18 +421,13 @@ def test_float32_copy_computes_in_float32_whatever_the_global_policy(full_run):
     import keras
 
     from training.export import float32_copy
-    from training.model import build_model
+    from training.model import dtype_policy
 
     reference = keras.models.load_model(full_run / "best.keras", compile=False)
     faces = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        gpu_net = build_model(TINY)
-        gpu_net.set_weights(reference.get_weights())
-        copy = float32_copy(gpu_net)
+    with dtype_policy("mixed_bfloat16"):
+        copy = float32_copy(_bfloat16_twin(reference))
         assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as it was
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
     np.testing.assert_allclose(copy.predict(faces, verbose=0), reference.predict(faces, verbose=0), atol=1e-5)
 

@@ -24,7 +24,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 # BlazeFace and the face mesh, taken from MediaPipe's wheel on PyPI and checked by sha256
-# (fer_audio/model_files.py); nothing at run time fetches them.
+# (fer_audio/vision/model_files.py); nothing at run time fetches them.
 models: $(VENV)/.run-installed
 	$(BIN)/python scripts/fetch-face-models.py
 

@@ -26,13 +26,14 @@ import numpy as np
 from benchmarks import fer_baseline
 from benchmarks.earcon_metrics import min_pairwise_distance
 from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
-from fer_audio import calibration, crowd
-from fer_audio.classify import Classifier, ClassifierOptions, default_model_path
-from fer_audio.datasets import load_dataset
-from fer_audio.evaluation import scores_json
-from fer_audio.gestures import GAZE, GESTURES
+from fer_audio.data import crowd
+from fer_audio.data.datasets import load_dataset
+from fer_audio.data.evaluation import scores_json
+from fer_audio.events import calibration
+from fer_audio.events.gestures import GAZE, GESTURES
+from fer_audio.events.smoothing import SENSITIVITY
 from fer_audio.labels import EMOTIONS
-from fer_audio.smoothing import SENSITIVITY
+from fer_audio.vision.classify import Classifier, ClassifierOptions, default_model_path
 from training.split import stratified_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,8 +211,8 @@ def _narrate_speed(label: str, paths: list[Path], earlier_fer_ms: float | None, 
     """narrate with one worker and with two (the default), and the fer package, on `paths`: taken
     in turns for `rounds` rounds, the best round of each kept (the one least disturbed by the
     rest of this shared machine)."""
-    from fer_audio.narrate import narrate
-    from fer_audio.recognize import Recognizer
+    from fer_audio.apps.narrate import narrate
+    from fer_audio.vision.recognize import Recognizer
 
     recognizer = Recognizer()
     list(narrate(paths[:2], recognizer))  # warm up
@@ -268,8 +269,8 @@ LBP_CASCADE = Path("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml") 
 
 
 def _video_gray() -> list[np.ndarray]:
-    from fer_audio.preprocess import to_gray8
-    from fer_audio.sources import FrameSource, SourceOptions
+    from fer_audio.vision.preprocess import to_gray8
+    from fer_audio.vision.sources import FrameSource, SourceOptions
 
     with FrameSource(SourceOptions(str(VIDEO), realtime=False)) as source:
         return [to_gray8(frame.image) for frame in source]
@@ -311,8 +312,8 @@ def _not_faces(n: int = 400, seed: int = 7) -> list[np.ndarray]:
 
 def bench_detectors() -> dict:
     """Face detection alone, one OpenCV thread: the shipped setting against the others tried."""
-    from fer_audio.detect import DetectorOptions, make_detector
-    from fer_audio.images import read_photo
+    from fer_audio.vision.detect import DetectorOptions, make_detector
+    from fer_audio.vision.images import read_photo
 
     settings = {
         "alt2, step 1.2, 1 neighbour (shipped)": DetectorOptions(),
@@ -377,10 +378,10 @@ def bench_detectors() -> dict:
 
 
 def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, int] | None = None):
-    from fer_audio.pipeline import FrameProcessor
-    from fer_audio.recognize import Recognizer, RecognizerOptions
-    from fer_audio.sources import Frame, FrameSource, SourceOptions
-    from fer_audio.track import FaceTracker
+    from fer_audio.apps.session import FrameProcessor
+    from fer_audio.events.track import FaceTracker
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+    from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
 
     # as `fer-audio live` runs by default: gestures, gaze and alignment on, so the face mesh runs per face
     processor = FrameProcessor(Recognizer(RecognizerOptions(pose=True, align=True)), FaceTracker())
@@ -440,8 +441,8 @@ def _raw_labels(frames: list[np.ndarray], fps: float) -> list[int | None]:
     """Our per-frame top label of the largest face, without smoothing (what the fer package
     gives), with faces found as the live tool finds them (a full scan every 0.5 s, a search near
     the known face in between)."""
-    from fer_audio.detect import TrackingDetector
-    from fer_audio.recognize import Recognizer, left_to_right
+    from fer_audio.vision.detect import TrackingDetector
+    from fer_audio.vision.recognize import Recognizer, left_to_right
 
     recognizer, labels = Recognizer(), []
     tracking = TrackingDetector(recognizer.detector)
@@ -500,9 +501,9 @@ def bench_smoothing() -> dict:
 
 
 def bench_audio() -> dict:
-    from fer_audio.audio import AudioDeviceError, SoundDeviceOutput
-    from fer_audio.cues import stereo
-    from fer_audio.earcons import default_cues
+    from fer_audio.sound.audio import AudioDeviceError, SoundDeviceOutput
+    from fer_audio.sound.cues import stereo
+    from fer_audio.sound.earcons import default_cues
 
     cues = default_cues()
     distance, pair = min_pairwise_distance({k: v for k, v in cues.items() if k in EMOTIONS})
@@ -540,14 +541,14 @@ def bench_glass_to_ear() -> dict:
     """Real-time run of the video through the whole session with the sound device: capture ->
     cue's first sample in the callback, for cues caused by a frame (the dwell is excluded: the
     event is emitted on the frame that completes it)."""
-    from fer_audio.audio import AudioDeviceError, SoundDeviceOutput
-    from fer_audio.cues import Cuer
-    from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession
-    from fer_audio.recognize import Recognizer
-    from fer_audio.smoothing import sensitivity
-    from fer_audio.soundpack import SoundPack
-    from fer_audio.sources import FrameSource, SourceOptions
-    from fer_audio.track import FaceTracker, TrackerOptions
+    from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession
+    from fer_audio.events.smoothing import sensitivity
+    from fer_audio.events.track import FaceTracker, TrackerOptions
+    from fer_audio.sound.audio import AudioDeviceError, SoundDeviceOutput
+    from fer_audio.sound.cues import Cuer
+    from fer_audio.sound.soundpack import SoundPack
+    from fer_audio.vision.recognize import Recognizer
+    from fer_audio.vision.sources import FrameSource, SourceOptions
 
     try:
         output = SoundDeviceOutput()
@@ -586,10 +587,10 @@ def bench_glass_to_ear() -> dict:
 
 
 def bench_soak(minutes: float) -> dict:
-    from fer_audio.pipeline import FrameProcessor
-    from fer_audio.recognize import Recognizer
-    from fer_audio.sources import Frame, FrameSource, SourceOptions
-    from fer_audio.track import FaceTracker
+    from fer_audio.apps.session import FrameProcessor
+    from fer_audio.events.track import FaceTracker
+    from fer_audio.vision.recognize import Recognizer
+    from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
 
     processor = FrameProcessor(Recognizer(), FaceTracker())
     offset, t_end, start_rss, marks = 0.0, minutes * 60, None, []
@@ -641,9 +642,9 @@ def bench_startup() -> dict:
 
 def _gesture_events(recognizer, frames) -> list:
     """Head-cue events of a fresh tracker over frames [(t, gray image)]: the live path."""
-    from fer_audio.pipeline import FrameProcessor
-    from fer_audio.sources import Frame
-    from fer_audio.track import FaceTracker
+    from fer_audio.apps.session import FrameProcessor
+    from fer_audio.events.track import FaceTracker
+    from fer_audio.vision.sources import Frame
 
     processor = FrameProcessor(recognizer, FaceTracker())
     events = []
@@ -672,9 +673,9 @@ def bench_gestures(n_faces: int = 6) -> dict:
     each face detector. Each clip is rendered once (one clip's frames in memory at a time) and
     run with every detector."""
     from benchmarks import gestures_eval as ge
-    from fer_audio.detect import DetectorOptions, make_detector
-    from fer_audio.landmarks import FaceMeshModel
-    from fer_audio.recognize import Recognizer, RecognizerOptions
+    from fer_audio.vision.detect import DetectorOptions, make_detector
+    from fer_audio.vision.landmarks import FaceMeshModel
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     backends = ("haar", "blazeface")
     detectors = [make_detector(DetectorOptions(backend=b)) for b in backends]
@@ -764,8 +765,8 @@ def bench_alignment(n: int = 1000, rolls=(0, 10, 20, 30), min_roll: float | None
     crowd's majority on PublicTest faces (the first n with a majority), (a) as the 48x48 crops
     themselves, (b) enlarged into a frame and turned by each roll (alternating sign), scored on
     the faces each detector finds with both (the same faces, so only the crop differs)."""
-    from fer_audio.detect import DetectorOptions
-    from fer_audio.recognize import Recognizer, RecognizerOptions
+    from fer_audio.vision.detect import DetectorOptions
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     faces = crowd_truth(data().require("PublicTest"))
     images, truth = faces.images[:n], faces.labels[:n]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_audio.earcons import MAX_CUE_SECONDS, SAMPLE_RATE
+from fer_audio.sound.earcons import MAX_CUE_SECONDS, SAMPLE_RATE
 
 FRAME = 1024  # samples per analysis frame
 

@@ -113,7 +113,7 @@ class Renderer:
         self.grid = np.mgrid[0:h, 0:w].astype(np.float32)
 
     def render(self, yaw: float, pitch: float) -> np.ndarray:
-        from fer_audio.landmarks import rotation
+        from fer_audio.vision.landmarks import rotation
 
         q = (rotation(yaw, pitch, 0.0) @ (self.points - self.centre).T).T + self.centre
         h, w = self.frame.shape[:2]
@@ -136,7 +136,7 @@ class Renderer:
 def source_faces(faces: np.ndarray, mesh_model, detectors, want: int, seed: int = 11) -> list[Renderer]:
     """Renderers for `want` real faces that every detector finds and the mesh reads as facing
     the camera (|yaw| and |pitch| under 12 degrees), each enlarged into a plain frame."""
-    from fer_audio.landmarks import head_pose
+    from fer_audio.vision.landmarks import head_pose
 
     rng = np.random.default_rng(seed)
     w, h = FRAME

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fer_audio.events.smoothing import EmotionSmoother, SmootherOptions
 from fer_audio.labels import EMOTIONS, NEUTRAL
-from fer_audio.smoothing import EmotionSmoother, SmootherOptions
 
 TOLERANCE = 1.5  # s after a true change in which its event must come
 SEGMENT_SECONDS = (1.0, 6.0)  # uniform range of how long one expression is held

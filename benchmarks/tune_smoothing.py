@@ -6,7 +6,7 @@ PublicTest is the set ../shared/datasets/README.md reserves for validation and m
 (the shipped model was chosen on a slice of Training, so PublicTest is new to it too). Each face's
 true emotion is the FER+ crowd's majority (faces without one are left out): what the listener
 should hear. The calibration is fitted to the model's outputs for the PublicTest faces and printed
-(paste it into MODEL_CALIBRATION in fer_audio/smoothing.py). The sequences drawn here (seeds below
+(paste it into MODEL_CALIBRATION in fer_audio/events/smoothing.py). The sequences drawn here (seeds below
 REPORT_SEED) are never the ones `python -m benchmarks smoothing` reports, and its sequences from
 the validation slice of Training are not tuned on at all.
 
@@ -29,8 +29,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 from benchmarks.__main__ import _by_class, _model_outputs, crowd_truth, data
 from benchmarks.smoothing_eval import REPORT_SEED, evaluate
-from fer_audio import calibration
-from fer_audio.smoothing import SmootherOptions
+from fer_audio.events import calibration
+from fer_audio.events.smoothing import SmootherOptions
 
 GRID = {  # coarser and wider searches (0.25-0.6 s, margins 0-0.2, confidences 0.15-0.4) led here;
     # the shorter time constants and dwells are for a more accurate model, whose frames agree more

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set-up step: take BlazeFace and the face mesh model out of MediaPipe's wheel on PyPI.
 
-Downloads the one wheel named in fer_audio.model_files (pip, no dependencies, nothing
+Downloads the one wheel named in fer_audio.vision.model_files (pip, no dependencies, nothing
 installed), extracts the two .tflite files, checks each against its sha256 and writes it
 atomically into fer_audio/models/mediapipe/. Does nothing when both are already there and
 check out. The run time (live, narrate) never fetches; it only reads these files.
@@ -16,8 +16,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from fer_audio.model_files import MEDIAPIPE_VERSION, MODEL_FILES, missing, model_dir
 from fer_audio.outputs import write_atomic
+from fer_audio.vision.model_files import MEDIAPIPE_VERSION, MODEL_FILES, missing, model_dir
 
 
 def main() -> int:

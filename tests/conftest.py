@@ -85,8 +85,8 @@ def training_faces(fer_crops) -> np.ndarray:
 def crowd_faces(fer_tar, ferplus_votes) -> dict[str, np.ndarray]:
     """{class name: (n, 48, 48) uint8, the first 40 PublicTest faces whose FER+ crowd majority is
     that emotion} (fewer for disgust, which the crowd names for 31 faces)."""
-    from fer_audio.crowd import attach_votes, load_votes, majority_labels
-    from fer_audio.datasets import load_dataset
+    from fer_audio.data.crowd import attach_votes, load_votes, majority_labels
+    from fer_audio.data.datasets import load_dataset
     from fer_audio.labels import EMOTIONS
 
     data, _ = attach_votes(load_dataset(fer_tar), load_votes(ferplus_votes))
@@ -110,8 +110,8 @@ def pad_face(
 def detectable_faces(public_test_faces) -> list[np.ndarray]:
     """Real FER crops that the default detector finds exactly once when padded into a photo, at
     each of three places (where a face falls on the cascade's scan grid changes what it finds)."""
-    from fer_audio.detect import make_detector
-    from fer_audio.preprocess import to_gray8
+    from fer_audio.vision.detect import make_detector
+    from fer_audio.vision.preprocess import to_gray8
 
     detector = make_detector()
     found = []
@@ -138,7 +138,7 @@ def video_frames(video) -> list[np.ndarray]:
 
 @pytest.fixture(scope="session")
 def recognizer():
-    from fer_audio.recognize import Recognizer
+    from fer_audio.vision.recognize import Recognizer
 
     return Recognizer()
 

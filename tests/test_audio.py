@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from fer_audio.audio import Mixer, WavOutput
-from fer_audio.cues import pan_gains, stereo
-from fer_audio.earcons import SAMPLE_RATE, default_cues
-from fer_audio.wavio import read_wav
+from fer_audio.sound.audio import Mixer, WavOutput
+from fer_audio.sound.cues import pan_gains, stereo
+from fer_audio.sound.earcons import SAMPLE_RATE, default_cues
+from fer_audio.sound.wavio import read_wav
 
 pytestmark = pytest.mark.audio
 
 PLAYER = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from fer_audio.audio import SoundDeviceOutput
-    from fer_audio.cues import stereo
-    from fer_audio.earcons import default_cues
-    from fer_audio.speech import Speaker
+    from fer_audio.sound.audio import SoundDeviceOutput
+    from fer_audio.sound.cues import stereo
+    from fer_audio.sound.earcons import default_cues
+    from fer_audio.sound.speech import Speaker
     out = SoundDeviceOutput()
     cues = default_cues()
     out.play(stereo(cues["ready"], 0.5))  # as in the live tool: the first cue warms up the sink

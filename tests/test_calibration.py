@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fer_audio import calibration
+from fer_audio.events import calibration
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from fer_audio.classify import default_model_path
+from fer_audio.vision.classify import default_model_path
 from test_cli import run as run_checking_imports
 from test_narrate import run_cli
 
@@ -267,7 +267,7 @@ def test_record_saves_under_its_own_name_only_when_done(video, tmp_path):
 
 
 def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo):
-    from fer_audio.narrate_cli import PROGRESS_EVERY, Progress
+    from fer_audio.apps.narrate_run import PROGRESS_EVERY, Progress
 
     now, lines = [0.0], []
     progress = Progress(200, enabled=True, clock=lambda: now[0], emit=lines.append)

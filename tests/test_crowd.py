@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_audio.crowd import (
+from fer_audio.data.crowd import (
     VOTE_COLUMNS,
     attach_votes,
     excluded_counts,
@@ -14,7 +14,7 @@ from fer_audio.crowd import (
     majority_labels,
     soft_targets,
 )
-from fer_audio.datasets import DatasetError, load_dataset
+from fer_audio.data.datasets import DatasetError, load_dataset
 from fer_audio.labels import INDEX
 
 HEADER = "neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
@@ -207,7 +207,7 @@ def test_the_shared_ferplus_sample_pairs_with_the_challenge_csv_sample(fer_csv, 
 
 
 def test_a_vote_file_that_matches_no_image_stops_with_one_line(folder, tmp_path):
-    from fer_audio.crowd import with_votes
+    from fer_audio.data.crowd import with_votes
 
     votes = tmp_path / "other.csv"
     votes.write_text(f"path,{HEADER}\ntrain/happy/Training_999.png,0,10,0,0,0,0,0,0,0,0\n")

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from fer_audio.classify import Classifier
-from fer_audio.datasets import load_dataset
-from fer_audio.evaluation import Scores
+from fer_audio.data.datasets import load_dataset
+from fer_audio.data.evaluation import Scores
+from fer_audio.vision.classify import Classifier
 from test_narrate import run_cli
 
 pytestmark = pytest.mark.shared
@@ -64,7 +64,7 @@ def test_usage_selects_a_split_and_bad_input_is_a_usage_error(fer_csv, tmp_path)
 
 
 def test_agreement_with_the_crowd_majority_on_a_known_case(fer_csv, tmp_path):
-    from fer_audio.crowd import VOTE_COLUMNS
+    from fer_audio.data.crowd import VOTE_COLUMNS
 
     faces = load_dataset(fer_csv).splits["PublicTest"]
     images = faces.images[:20]

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from conftest import pad_face
-from fer_audio import model_files
-from fer_audio.blazeface import SMALLEST, tiles, unbatch
-from fer_audio.detect import DetectorOptions, make_detector
-from fer_audio.landmarks import POSE_POINTS, FaceMeshModel, head_pose, pose_from_rotation, rotation
-from fer_audio.litert import TFLiteModel
-from fer_audio.preprocess import to_gray8
-from fer_audio.sources import FrameSource, SourceOptions
 from fer_audio.types import FaceBox
+from fer_audio.vision import model_files
+from fer_audio.vision.blazeface import SMALLEST, tiles, unbatch
+from fer_audio.vision.detect import DetectorOptions, make_detector
+from fer_audio.vision.landmarks import POSE_POINTS, FaceMeshModel, head_pose, pose_from_rotation, rotation
+from fer_audio.vision.litert import TFLiteModel
+from fer_audio.vision.preprocess import to_gray8
+from fer_audio.vision.sources import FrameSource, SourceOptions
 from test_narrate import run_cli
 
 
@@ -106,7 +106,7 @@ def test_blazeface_follows_the_woman_in_the_shared_video_and_nothing_else(video)
 
 @pytest.mark.shared
 def test_blazeface_turns_down_upside_down_eyes():
-    from fer_audio.blazeface import upright
+    from fer_audio.vision.blazeface import upright
 
     eyes_level = FaceBox(0, 0, 100, 100, 0.9, ((30, 40), (70, 40), (50, 60), (50, 80), (10, 45), (90, 45)))
     assert upright(eyes_level)
@@ -156,8 +156,8 @@ def test_an_aligned_crop_brings_a_turned_face_back_level(video):
     """Recognizer(align=True): the crop is turned so the eyes are level; the mesh of the aligned
     crop of a face turned a further 35 degrees sees its eyes within 5 degrees of level; a face
     within align_min_roll of level is classified as it is."""
-    from fer_audio.landmarks import eye_angle, level_crop
-    from fer_audio.recognize import Recognizer, RecognizerOptions
+    from fer_audio.vision.landmarks import eye_angle, level_crop
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     gray = _video_frames(video)[-1]
     detector = make_detector(DetectorOptions(backend="blazeface"))
@@ -187,8 +187,8 @@ def test_an_aligned_crop_brings_a_turned_face_back_level(video):
 def test_the_mesh_keeps_a_face_the_detector_loses_and_lets_go_of_an_empty_frame(video):
     """TrackingDetector(follow=Recognizer.follow): Haar misses her face turned 40 degrees in the
     image; the mesh finds it where it was, and the box moves with it; a blank frame has none."""
-    from fer_audio.detect import TrackingDetector
-    from fer_audio.recognize import Recognizer, RecognizerOptions
+    from fer_audio.vision.detect import TrackingDetector
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     gray = _video_frames(video)[-1]
     recognizer = Recognizer(RecognizerOptions(pose=True))

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fer_audio.gestures import GestureDetector, GestureOptions
+from fer_audio.events.gestures import GestureDetector, GestureOptions
 from fer_audio.types import HeadPose
 
 

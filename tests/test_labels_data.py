@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_audio.datasets import DatasetError, load_dataset
+from fer_audio.data.datasets import DatasetError, load_dataset
 from fer_audio.labels import EMOTIONS, emotion_index
 from training.split import make_splits, stratified_split
 
@@ -93,7 +93,7 @@ def test_no_image_is_in_two_splits(fer_csv):
 
 
 def test_faces_load_exactly_as_the_run_time_crop_gives_them(tmp_path, public_test_faces, training_faces):
-    from fer_audio.preprocess import face_input
+    from fer_audio.vision.preprocess import face_input
 
     face = public_test_faces["happy"][0]
     d = tmp_path / "fer2013" / "test" / "happy"

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from fer_audio.sources import FrameSource, SourceError, SourceOptions
-from fer_audio.wavio import read_wav
+from fer_audio.sound.wavio import read_wav
+from fer_audio.vision.sources import FrameSource, SourceError, SourceOptions
 
 pytestmark = pytest.mark.shared
 CMD = [sys.executable, "-m", "fer_audio", "live"]

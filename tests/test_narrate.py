@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, pad_face
-from fer_audio.narrate import REPORT_COLUMNS, describe
+from fer_audio.apps.narrate import REPORT_COLUMNS, describe
 from fer_audio.types import FaceBox, FacePrediction
 
 pytestmark = pytest.mark.shared
@@ -134,7 +134,7 @@ def test_narrates_a_folder_with_every_kind_of_bad_input(photo_folder, tmp_path):
 
 
 def test_parallel_narration_gives_the_same_results_in_the_same_order(photo_folder, recognizer):
-    from fer_audio.narrate import narrate
+    from fer_audio.apps.narrate import narrate
 
     def flat(results):
         return [(r.path, r.error, [(f.box, f.probabilities.tobytes()) for f in r.faces]) for r in results]
@@ -166,7 +166,7 @@ def test_exit_codes(tmp_path):
 
 
 def test_renders_the_narration_to_a_wav(photo_folder, tmp_path):
-    from fer_audio.wavio import read_wav
+    from fer_audio.sound.wavio import read_wav
 
     out = tmp_path / "narration.wav"
     r = run_cli("narrate", photo_folder / "IMG_2.png", photo_folder / "sub", "--audio-out", out)

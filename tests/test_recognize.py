@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import pad_face
-from fer_audio.detect import DETECTORS, DetectorOptions, make_detector
-from fer_audio.images import header_size
-from fer_audio.preprocess import expand_box, to_gray8
+from fer_audio.vision.detect import DETECTORS, DetectorOptions, make_detector
+from fer_audio.vision.images import header_size
+from fer_audio.vision.preprocess import expand_box, to_gray8
 
 pytestmark = pytest.mark.shared
 
@@ -92,7 +92,7 @@ def test_header_size_reads_dimensions_without_decoding(tmp_path):
 def test_exif_rotated_photos_are_read_upright(tmp_path, recognizer, detectable_faces):
     from PIL import Image
 
-    from fer_audio.images import read_photo
+    from fer_audio.vision.images import read_photo
 
     upright = pad_face(detectable_faces[0])
     stored = np.ascontiguousarray(np.rot90(upright, k=1))  # the camera stored it turned left...
@@ -107,9 +107,9 @@ def test_exif_rotated_photos_are_read_upright(tmp_path, recognizer, detectable_f
 def test_large_jpegs_are_decoded_reduced_upright_with_boxes_in_file_pixels(tmp_path, detectable_faces):
     from PIL import Image
 
-    from fer_audio.images import read_photo
-    from fer_audio.narrate import narrate
-    from fer_audio.recognize import Recognizer
+    from fer_audio.apps.narrate import narrate
+    from fer_audio.vision.images import read_photo
+    from fer_audio.vision.recognize import Recognizer
 
     upright = pad_face(detectable_faces[0], side=1100, canvas=(1800, 2400), at=700)  # a 4.3 MP photo
     exif = Image.Exif()
@@ -128,7 +128,7 @@ def test_large_jpegs_are_decoded_reduced_upright_with_boxes_in_file_pixels(tmp_p
 
 
 def test_sixteen_bit_files_are_read(tmp_path, recognizer, detectable_faces):
-    from fer_audio.images import read_photo
+    from fer_audio.vision.images import read_photo
 
     cv2.imwrite(str(tmp_path / "deep.png"), pad_face(detectable_faces[0]).astype(np.uint16) * 257)
     photo = read_photo(tmp_path / "deep.png")

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fer_audio.events.smoothing import EmotionSmoother, SmootherOptions, sensitivity
+from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.labels import EMOTIONS, NEUTRAL
-from fer_audio.preprocess import face_input
-from fer_audio.smoothing import EmotionSmoother, SmootherOptions, sensitivity
-from fer_audio.track import FaceTracker, TrackerOptions
 from fer_audio.types import FaceBox, FacePrediction
+from fer_audio.vision.preprocess import face_input
 
 OPTIONS = SmootherOptions()
 

@@ -8,9 +8,16 @@ import pytest
 
 from benchmarks.earcon_metrics import contour, min_pairwise_distance
 from conftest import ROOT
-from fer_audio.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, PEAK_DBFS, SAMPLE_RATE, default_cues
-from fer_audio.soundpack import SoundPack, SoundPackError, load_pack, write_pack
-from fer_audio.wavio import read_wav, write_wav
+from fer_audio.sound.earcons import (
+    CUE_NAMES,
+    HEAD_CUES,
+    MAX_CUE_SECONDS,
+    PEAK_DBFS,
+    SAMPLE_RATE,
+    default_cues,
+)
+from fer_audio.sound.soundpack import SoundPack, SoundPackError, load_pack, write_pack
+from fer_audio.sound.wavio import read_wav, write_wav
 
 
 def test_every_cue_is_short_clean_and_matched():

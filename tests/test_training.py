@@ -229,8 +229,8 @@ def test_a_run_is_not_overwritten_without_resume(fer_csv, full_run):
 def test_exported_tflite_agrees_with_keras(full_run, fer_csv, tmp_path):
     import keras
 
-    from fer_audio.classify import Classifier, ClassifierOptions
-    from fer_audio.datasets import load_dataset
+    from fer_audio.data.datasets import load_dataset
+    from fer_audio.vision.classify import Classifier, ClassifierOptions
     from training.export import to_tflite, with_flip_average
 
     model = keras.models.load_model(full_run / "best.keras")
@@ -252,8 +252,8 @@ def test_exported_tflite_agrees_with_keras(full_run, fer_csv, tmp_path):
 def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer_csv, tmp_path):
     import keras
 
-    from fer_audio.classify import Classifier, ClassifierOptions
-    from fer_audio.datasets import load_dataset
+    from fer_audio.data.datasets import load_dataset
+    from fer_audio.vision.classify import Classifier, ClassifierOptions
     from training.cli import run_train
     from training.report import finalize
 
@@ -329,7 +329,7 @@ def test_mirrored_teachers_and_a_student_started_from_a_run(fer_csv, full_run, t
     --init: the network starts from the run's best weights (and must have its widths)."""
     import keras
 
-    from fer_audio.datasets import load_dataset
+    from fer_audio.data.datasets import load_dataset
     from training.train import compile_model, network_of
 
     config = _config(
@@ -389,7 +389,7 @@ def _bfloat16_twin(reference):
 def test_score_computes_a_bfloat16_trained_network_in_float32_as_export_does(fer_csv, full_run, tmp_path):
     import keras
 
-    from fer_audio.datasets import load_dataset
+    from fer_audio.data.datasets import load_dataset
     from training.model import dtype_policy
     from training.score import float32_network, score_runs
 

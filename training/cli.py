@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from fer_audio.datasets import DatasetError
+from fer_audio.data.datasets import DatasetError
 from training.train import TrainConfig, fit, member_configs
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
+from fer_audio.data.runs import best_files
 from fer_audio.labels import NUM_CLASSES
-from fer_audio.runs import best_files
 from training.model import ModelOptions, build_model
 
 

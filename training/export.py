@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from fer_audio.preprocess import INPUT_SIZE
+from fer_audio.vision.preprocess import INPUT_SIZE
 from training.model import dtype_policy
 
 QUANTIZATIONS = ("float32", "float16", "int8")

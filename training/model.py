@@ -1,6 +1,6 @@
 """The expression CNN: a compact VGG-style network for 48x48 faces.
 
-Input (n, 48, 48, 1) float32 grey values 0..255 (see fer_audio.preprocess); output (n, 7)
+Input (n, 48, 48, 1) float32 grey values 0..255 (see fer_audio.vision.preprocess); output (n, 7)
 softmax probabilities in fer_audio.labels order. Per-image standardisation is the first layer,
 so the exported model carries its own normalisation. Backend-agnostic (keras.ops only).
 """
@@ -16,7 +16,7 @@ import keras
 from keras import layers, ops
 
 from fer_audio.labels import NUM_CLASSES
-from fer_audio.preprocess import INPUT_SIZE
+from fer_audio.vision.preprocess import INPUT_SIZE
 
 
 @dataclass(frozen=True)

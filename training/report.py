@@ -1,6 +1,6 @@
 """After fitting: export TFLite models, score every one on validation and test, plot, write metrics.
 
-The scores of the exported models come from fer_audio.classify, the same runtime path that the
+The scores of the exported models come from fer_audio.vision.classify, the same runtime path that the
 live tool and `fer-audio evaluate` use.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_audio.classify import Classifier, ClassifierOptions
-from fer_audio.datasets import FaceSet
-from fer_audio.evaluation import scores_json
+from fer_audio.data.datasets import FaceSet
+from fer_audio.data.evaluation import scores_json
+from fer_audio.data.runs import best_files
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
-from fer_audio.runs import best_files
+from fer_audio.vision.classify import Classifier, ClassifierOptions
 from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
 from training.score import summary
 from training.train import Log, TrainConfig, prepare_data

@@ -20,8 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_audio.datasets import FaceSet
-from fer_audio.evaluation import scores_json
+from fer_audio.data.datasets import FaceSet
+from fer_audio.data.evaluation import scores_json
 from fer_audio.outputs import write_atomic
 from training.distill import load_network, teacher_files
 from training.model import dtype_policy
@@ -29,7 +29,7 @@ from training.train import TrainConfig, prepare_data
 
 
 def scores(probs: np.ndarray, part: FaceSet) -> dict:
-    """fer_audio.evaluation.scores_json of the top class of each face (crowd agreement under
+    """fer_audio.data.evaluation.scores_json of the top class of each face (crowd agreement under
     'crowd' where the faces carry votes)."""
     return scores_json(part.labels, part.votes, probs.argmax(axis=1))
 

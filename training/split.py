@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_audio.datasets import Dataset, FaceSet
+from fer_audio.data.datasets import Dataset, FaceSet
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -39,8 +39,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from fer_audio import crowd
-from fer_audio.datasets import Dataset, FaceSet, load_dataset
+from fer_audio.data import crowd
+from fer_audio.data.datasets import Dataset, FaceSet, load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.outputs import atomic_path
 from fer_audio.outputs import write_atomic as _write_atomic

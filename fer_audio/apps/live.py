@@ -8,12 +8,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from fer_audio.gestures import GestureOptions
+from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms
+from fer_audio.events.gestures import GestureOptions
+from fer_audio.events.smoothing import sensitivity as sensitivity_preset
+from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.outputs import temporary_name
-from fer_audio.pipeline import EventLog, FrameProcessor, LiveSession, median_ms
-from fer_audio.smoothing import sensitivity as sensitivity_preset
-from fer_audio.sources import FrameSource, SourceError, SourceOptions
-from fer_audio.track import FaceTracker, TrackerOptions
+from fer_audio.vision.sources import FrameSource, SourceError, SourceOptions
 
 
 def run_live(
@@ -111,7 +111,7 @@ def _install_sigint(session: LiveSession):
 
 
 def _start_keys(session: LiveSession, output, say):
-    from fer_audio.keys import KeyReader
+    from fer_audio.apps.keys import KeyReader
 
     if not KeyReader.available():
         return None

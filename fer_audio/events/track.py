@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fer_audio.gestures import GestureDetector, GestureOptions
+from fer_audio.events.gestures import GestureDetector, GestureOptions
+from fer_audio.events.smoothing import EmotionSmoother, SmootherOptions
 from fer_audio.labels import NEUTRAL
-from fer_audio.smoothing import EmotionSmoother, SmootherOptions
 from fer_audio.types import EmotionEvent, FaceBox, FacePrediction
 
 PEOPLE_MODES = ("one", "all")

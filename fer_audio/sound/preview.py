@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fer_audio.cues import PHRASES, Cuer, stereo
-from fer_audio.earcons import CUE_NAMES, SAMPLE_RATE
+from fer_audio.sound.cues import PHRASES, Cuer, stereo
+from fer_audio.sound.earcons import CUE_NAMES, SAMPLE_RATE
 
 
 def run_preview(cuer: Cuer, output, say: Callable[[str], None]) -> None:

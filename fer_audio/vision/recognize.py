@@ -6,11 +6,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fer_audio.classify import Classifier, ClassifierOptions
-from fer_audio.detect import DetectorOptions, FaceDetector, make_detector
-from fer_audio.landmarks import MIN_FACE_SCORE, FaceMesh, FaceMeshModel, eye_angle, head_pose, level_crop
-from fer_audio.preprocess import CROP_MARGIN, expand_box, face_input, square_box, to_gray8
 from fer_audio.types import FaceBox, FacePrediction
+from fer_audio.vision.classify import Classifier, ClassifierOptions
+from fer_audio.vision.detect import DetectorOptions, FaceDetector, make_detector
+from fer_audio.vision.landmarks import (
+    MIN_FACE_SCORE,
+    FaceMesh,
+    FaceMeshModel,
+    eye_angle,
+    head_pose,
+    level_crop,
+)
+from fer_audio.vision.preprocess import CROP_MARGIN, expand_box, face_input, square_box, to_gray8
 
 
 def left_to_right(boxes: list[FaceBox]) -> list[FaceBox]:

@@ -45,7 +45,7 @@ PEAK_DBFS = -1.0  # dBFS, the loudest sample allowed
 TARGET_RMS_DBFS = -14.0  # dBFS, every cue's loudness before the peak limit
 
 STATE_CUES = ("ready", "face_found", "face_lost", "camera_lost", "stop")
-HEAD_CUES = ("nod", "shake", "looking", "looking_away")  # fer_audio.gestures' events
+HEAD_CUES = ("nod", "shake", "looking", "looking_away")  # fer_audio.events.gestures' events
 CUE_NAMES: tuple[str, ...] = (*EMOTIONS, *STATE_CUES, *HEAD_CUES)
 
 

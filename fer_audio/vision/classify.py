@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.labels import NUM_CLASSES
-from fer_audio.litert import TFLiteModel
-from fer_audio.preprocess import INPUT_SIZE
+from fer_audio.vision.litert import TFLiteModel
+from fer_audio.vision.preprocess import INPUT_SIZE
 
 DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
 

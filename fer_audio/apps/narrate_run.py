@@ -9,9 +9,7 @@ from pathlib import Path
 
 import click
 
-from fer_audio.cues import stereo
-from fer_audio.images import IMAGE_SUFFIXES
-from fer_audio.narrate import (
+from fer_audio.apps.narrate import (
     ImageResult,
     Summary,
     collect_images,
@@ -20,6 +18,8 @@ from fer_audio.narrate import (
     report_rows,
     write_report,
 )
+from fer_audio.sound.cues import stereo
+from fer_audio.vision.images import IMAGE_SUFFIXES
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines on a terminal
 
@@ -100,7 +100,7 @@ def _tell(result: ImageResult, output, speaker) -> None:
 
 
 def _open_audio(audio_out: str | None, device: str | None, explicit: bool, fail):
-    from fer_audio.audio import AudioDeviceError, WavOutput, open_output
+    from fer_audio.sound.audio import AudioDeviceError, WavOutput, open_output
 
     if audio_out:
         return WavOutput(audio_out, gap=0.4)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import cv2
 
-from fer_audio.images import IMAGE_SUFFIXES, ImageError, read_photo
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
-from fer_audio.recognize import Recognizer
 from fer_audio.types import FacePrediction
+from fer_audio.vision.images import IMAGE_SUFFIXES, ImageError, read_photo
+from fer_audio.vision.recognize import Recognizer
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 REPORT_COLUMNS = ["path", "face", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS, "note"]

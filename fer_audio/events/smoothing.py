@@ -7,7 +7,7 @@ How an emotion event happens:
 
 1. Each frame's 7 probabilities are turned into calibrated log-probabilities of each true
    emotion (``calibration``: fitted to the shipped model, whose probabilities for the classes the
-   crowd rarely names, disgust and fear, run low; see fer_audio/calibration.py); averaged with
+   crowd rarely names, disgust and fear, run low; see fer_audio/events/calibration.py); averaged with
    an exponential moving average whose time constant is ``time_constant`` seconds (the weight of
    a frame depends on the time since the last one), and the average is turned back into
    probabilities (softmax): the evidence of the last second or so, with each frame's say
@@ -32,11 +32,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer_audio.calibration import Calibration, as_table, log_evidence
+from fer_audio.events.calibration import Calibration, as_table, log_evidence
 from fer_audio.labels import EMOTIONS, NEUTRAL, NUM_CLASSES
 from fer_audio.types import EmotionEvent
 
-# The shipped model's calibration (fer_audio/calibration.py): fitted to its outputs for the
+# The shipped model's calibration (fer_audio/events/calibration.py): fitted to its outputs for the
 # PublicTest faces by python -m benchmarks.tune_smoothing, which prints it for a model.
 MODEL_CALIBRATION: Calibration = (
     (1.4399, 0.1406, -0.1152, -0.2185, -0.1116, -0.0772, -0.0588),

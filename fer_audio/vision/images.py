@@ -3,7 +3,7 @@
 Photos are decoded in grayscale (all that detection and the model use), and a large JPEG is
 decoded at 1/2, 1/4 or 1/8 of its size by the JPEG decoder itself when that still leaves at
 least `scan_side` pixels on its long side (the detector uses no more detail than that:
-fer_audio.detect.DetectorOptions.detail_side).
+fer_audio.vision.detect.DetectorOptions.detail_side).
 """
 
 from __future__ import annotations

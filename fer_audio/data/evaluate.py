@@ -9,11 +9,11 @@ from collections.abc import Callable
 import click
 import numpy as np
 
-from fer_audio import crowd
-from fer_audio.classify import Classifier, ClassifierOptions, ModelError
-from fer_audio.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
-from fer_audio.evaluation import Scores, scores_json
+from fer_audio.data import crowd
+from fer_audio.data.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
+from fer_audio.data.evaluation import Scores, scores_json
 from fer_audio.outputs import write_atomic
+from fer_audio.vision.classify import Classifier, ClassifierOptions, ModelError
 
 
 def pick_split(splits: dict[str, FaceSet], usage: str | None) -> tuple[str, FaceSet]:

@@ -5,7 +5,7 @@ manifest.json::
     {"name": "default", "description": "...",
      "cues": {"happy": "happy.wav", "sad": "sad.wav", ..., "stop": "stop.wav"}}
 
-Every emotion and state cue in fer_audio.earcons.CUE_NAMES must be present; the head cues
+Every emotion and state cue in fer_audio.sound.earcons.CUE_NAMES must be present; the head cues
 (nod, shake, looking, looking_away) may be left out, and the default pack's are used (packs
 made before those cues existed keep working). WAVs may be mono or stereo, any
 sample rate (resampled), PCM 8/16/24/32-bit, at most MAX_CUE_SECONDS long.
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_audio.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
 from fer_audio.outputs import write_atomic
-from fer_audio.wavio import read_wav, resample, write_wav
+from fer_audio.sound.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
+from fer_audio.sound.wavio import read_wav, resample, write_wav
 
 MANIFEST = "manifest.json"
 

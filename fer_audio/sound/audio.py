@@ -20,8 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from fer_audio.earcons import SAMPLE_RATE
-from fer_audio.wavio import write_wav
+from fer_audio.sound.earcons import SAMPLE_RATE
+from fer_audio.sound.wavio import write_wav
 
 CHANNELS = 2
 BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)

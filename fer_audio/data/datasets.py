@@ -5,9 +5,9 @@
   ``PublicTest_*`` and ``PrivateTest_*``), as a directory or a ``.tar``/``.tar.gz`` of one; or
   a bare ``<class>/*.jpg`` folder.
 
-Every image becomes a (48, 48) uint8 crop through :mod:`fer_audio.preprocess`. Bad rows and
+Every image becomes a (48, 48) uint8 crop through :mod:`fer_audio.vision.preprocess`. Bad rows and
 unreadable images are collected as :class:`Problem` and skipped, never fatal. Each image keeps a
-key that crowd votes are matched on (:mod:`fer_audio.crowd`): its path relative to the folder or
+key that crowd votes are matched on (:mod:`fer_audio.data.crowd`): its path relative to the folder or
 archive, or ``#N`` for data row N (0-based) of a CSV.
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_audio.images import IMAGE_SUFFIXES
 from fer_audio.labels import EMOTIONS, INDEX, NUM_CLASSES
-from fer_audio.preprocess import INPUT_SIZE, face_input, to_gray8
+from fer_audio.vision.images import IMAGE_SUFFIXES
+from fer_audio.vision.preprocess import INPUT_SIZE, face_input, to_gray8
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
 _SPLIT_DIRS = {"train": "Training", "training": "Training", "test": "PublicTest", "val": "PublicTest"}
@@ -52,7 +52,7 @@ class Problem:
 class FaceSet:
     """Crops of one split. images: (n, 48, 48) uint8; labels: (n,) int64, the dataset's own
     labels; sources: n names for people; keys: n match keys (relative path or '#row'); votes:
-    (n, 10) float32 crowd votes in fer_audio.crowd.VOTE_COLUMNS order, NaN rows where an image has
+    (n, 10) float32 crowd votes in fer_audio.data.crowd.VOTE_COLUMNS order, NaN rows where an image has
     none, or None when no votes were attached."""
 
     images: np.ndarray
@@ -112,7 +112,7 @@ def check_data_path(path: str | os.PathLike[str]) -> Path:
 
 def load_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Load a CSV, a tar archive or a folder of class folders. Raises DatasetError if unusable.
-    Images come as fer_audio.preprocess.face_input makes them, the same as at run time."""
+    Images come as fer_audio.vision.preprocess.face_input makes them, the same as at run time."""
     p = check_data_path(path)
     name = p.name.lower()
     if p.is_dir():

@@ -139,7 +139,9 @@ def make_detector(options: DetectorOptions = DetectorOptions()) -> FaceDetector:
 
 @register("blazeface")
 def _blazeface(options: DetectorOptions) -> FaceDetector:
-    from fer_audio.blazeface import BlazeFaceDetector  # LiteRT and the model file load only when chosen
+    from fer_audio.vision.blazeface import (
+        BlazeFaceDetector,  # LiteRT and the model file load only when chosen
+    )
 
     return BlazeFaceDetector(options)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fer_audio.litert import TFLiteModel, sigmoid
-from fer_audio.model_files import model_path
 from fer_audio.types import FaceBox, HeadPose
+from fer_audio.vision.litert import TFLiteModel, sigmoid
+from fer_audio.vision.model_files import model_path
 
 INPUT = 192  # pixels, the mesh model's input side
 ROI_SCALE = 1.5  # the mesh crop's side over the detector's box side (MediaPipe's own factor)

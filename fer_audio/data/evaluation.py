@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_audio import crowd
+from fer_audio.data import crowd
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 
 

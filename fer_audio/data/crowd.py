@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from fer_audio.datasets import Dataset, DatasetError, FaceSet, Problem
+from fer_audio.data.datasets import Dataset, DatasetError, FaceSet, Problem
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 
 VOTE_COLUMNS: tuple[str, ...] = (*EMOTIONS, "contempt", "unknown", "not_a_face")

@@ -21,10 +21,10 @@ import math
 import cv2
 import numpy as np
 
-from fer_audio.landmarks import FaceMesh, FaceMeshModel
-from fer_audio.litert import TFLiteModel, sigmoid
-from fer_audio.model_files import model_path
 from fer_audio.types import FaceBox
+from fer_audio.vision.landmarks import FaceMesh, FaceMeshModel
+from fer_audio.vision.litert import TFLiteModel, sigmoid
+from fer_audio.vision.model_files import model_path
 
 INPUT = 128  # pixels, the model's input side
 MIN_SCORE = 0.5  # MediaPipe's threshold for this model
@@ -135,7 +135,7 @@ class BlazeFaceDetector:
     face it finds is then checked by the face mesh (options.verify), whose points the caller can
     have through mesh_of() instead of running the mesh again."""
 
-    def __init__(self, options) -> None:  # options: fer_audio.detect.DetectorOptions
+    def __init__(self, options) -> None:  # options: fer_audio.vision.detect.DetectorOptions
         self.options = options
         self._model = TFLiteModel(model_path("blazeface"), threads=options.threads)
         self._mesh = FaceMeshModel(options.threads) if options.verify else None

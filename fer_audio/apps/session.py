@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_audio.audio import AudioOutput
-from fer_audio.cues import PHRASES, Cuer
-from fer_audio.detect import TrackingDetector
-from fer_audio.preprocess import to_gray8
-from fer_audio.recognize import Recognizer, left_to_right
-from fer_audio.sources import Frame, FrameSource
-from fer_audio.track import FaceTracker
+from fer_audio.events.track import FaceTracker
+from fer_audio.sound.audio import AudioOutput
+from fer_audio.sound.cues import PHRASES, Cuer
 from fer_audio.types import EmotionEvent
+from fer_audio.vision.detect import TrackingDetector
+from fer_audio.vision.preprocess import to_gray8
+from fer_audio.vision.recognize import Recognizer, left_to_right
+from fer_audio.vision.sources import Frame, FrameSource
 
 STAGES = ("capture", "detect", "classify", "smooth", "audio")
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_audio.earcons import SAMPLE_RATE, STATE_CUES
 from fer_audio.labels import EMOTIONS
-from fer_audio.soundpack import SoundPack
-from fer_audio.speech import Speaker
+from fer_audio.sound.earcons import SAMPLE_RATE, STATE_CUES
+from fer_audio.sound.soundpack import SoundPack
+from fer_audio.sound.speech import Speaker
 from fer_audio.types import EmotionEvent
 
 CUE_MODES = ("tone", "speech", "both")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_audio.earcons import SAMPLE_RATE
-from fer_audio.wavio import read_wav, resample
+from fer_audio.sound.earcons import SAMPLE_RATE
+from fer_audio.sound.wavio import read_wav, resample
 
 SILENCE_THRESHOLD = 0.01  # amplitude below which leading/trailing audio is trimmed
 PAD_SECONDS = 0.01  # s kept around speech after trimming

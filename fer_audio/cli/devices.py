@@ -1,0 +1,28 @@
+"""`fer-audio devices`."""
+
+from __future__ import annotations
+
+import click
+
+from fer_audio.cli.group import fail, main
+
+
+@main.command()
+def devices():
+    """List audio output devices (for --audio-device).
+
+    Example: fer-audio devices
+    """
+    import sounddevice as sd
+
+    try:
+        found = sd.query_devices()
+        default_out = sd.default.device[1]
+    except sd.PortAudioError as exc:
+        fail(f"cannot list audio devices ({exc})")
+    outputs = [(i, d) for i, d in enumerate(found) if d["max_output_channels"] > 0]
+    if not outputs:
+        fail("no audio output device found; use --audio-out FILE.wav to render sound to a file", 1)
+    for i, d in outputs:
+        mark = " (default)" if i == default_out else ""
+        click.echo(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")

@@ -1,0 +1,198 @@
+"""`fer-audio live`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from fer_audio.cli.group import err, fail, main
+from fer_audio.cli.options import (
+    EVENTS,
+    SENSITIVITIES,
+    VIDEO,
+    WAV,
+    align_option,
+    audio_options,
+    check_audio_target,
+    check_model,
+    check_outputs,
+    check_sound_pack,
+    conflict,
+    make_cuer,
+    make_recognizer,
+    make_speaker,
+    model_options,
+    open_output,
+)
+
+
+def _has_display() -> bool:
+    """Whether a window can be opened (on Linux: an X11 or Wayland display is set)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _check_live_options(
+    source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
+):
+    """Every live option that can be checked before the camera and the model are opened."""
+    check_outputs(
+        ("--audio-out", audio_out, WAV), ("--events-log", events_log, EVENTS), ("--record", record, VIDEO)
+    )
+    if no_audio and audio_out:
+        conflict(
+            "--no-audio",
+            f"--audio-out {audio_out}",
+            "one writes the sound to a file, the other makes none; drop one",
+        )
+    if no_audio and audio_device:
+        conflict("--no-audio", f"--audio-device {audio_device}", "--no-audio plays nothing; drop one")
+    check_audio_target(audio_out, audio_device, "the sound goes to the file, not a device; drop one")
+    if show and not _has_display():
+        fail(
+            "--show: there is no display here (DISPLAY is not set); leave --show out, "
+            "or save the video with --record FILE.mp4"
+        )
+    if os.path.isdir(source):
+        fail(
+            f"--source {source}: that is a folder; live reads a camera index, a video file or a stream URL "
+            f"(for a folder of photos: fer-audio narrate {source})"
+        )
+    check_sound_pack(sound_pack)
+    check_model(model)
+
+
+@main.command()
+@click.option("--source", default="0", show_default=True, help="Camera index, video file or stream URL.")
+@click.option(
+    "--realtime/--no-realtime",
+    default=True,
+    show_default=True,
+    help="Pace video files at their frame rate, or process them as fast as possible.",
+)
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after this many seconds.",
+)
+@click.option(
+    "--sensitivity",
+    type=click.Choice(SENSITIVITIES),
+    default="medium",
+    show_default=True,
+    help="How readily a change of expression is announced.",
+)
+@click.option(
+    "--people",
+    type=click.Choice(("one", "all")),
+    default="one",
+    show_default=True,
+    help="Follow the main person only, or everyone in view.",
+)
+@click.option("--neutral-cue", is_flag=True, help="Also announce returns to neutral.")
+@click.option(
+    "--gestures/--no-gestures",
+    default=True,
+    show_default=True,
+    help="Announce nods and head shakes.",
+)
+@click.option(
+    "--gaze/--no-gaze",
+    default=True,
+    show_default=True,
+    help="Announce when the person turns to face the camera, or away.",
+)
+@align_option(default=True)
+@click.option(
+    "--events-log",
+    type=str,
+    default=None,
+    help="Append each event as a JSON line to this file.",
+)
+@click.option(
+    "--record",
+    type=str,
+    default=None,
+    help="Save the processed video to this file (nothing is saved otherwise).",
+)
+@click.option("--show", is_flag=True, help="Open a preview window with boxes, for a sighted helper.")
+@click.option("--quiet", is_flag=True, help="Print only errors and the closing summary.")
+@model_options
+@audio_options
+def live(
+    source,
+    realtime,
+    max_seconds,
+    sensitivity,
+    people,
+    neutral_cue,
+    gestures,
+    gaze,
+    align,
+    events_log,
+    record,
+    show,
+    quiet,
+    model,
+    detector,
+    min_face,
+    cue,
+    sound_pack,
+    audio_out,
+    no_audio,
+    audio_device,
+    voice,
+    rate,
+    volume,
+):
+    """Hear the expressions of the person in front of the camera.
+
+    Keys (when run in a terminal): space says the current emotion, m mutes or unmutes, q quits.
+
+    Example: fer-audio live --cue both --sensitivity low
+    """
+    _check_live_options(
+        source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
+    )
+    if model and not quiet:
+        err(
+            f"fer-audio: note: --model {model}: the smoother reads it with the shipped model's calibration, "
+            "so cues may come later or more often than with the shipped model (training/README.md "
+            "says how to fit one)"
+        )
+    from fer_audio.apps.live import run_live
+
+    say = (lambda _m: None) if quiet else click.echo
+    code = run_live(
+        source=source,
+        realtime=realtime,
+        max_seconds=max_seconds,
+        sensitivity=sensitivity,
+        people=people,
+        neutral_cue=neutral_cue,
+        gestures=gestures,
+        gaze=gaze,
+        events_log=events_log,
+        record=record,
+        show=show,
+        say=say,
+        tell=click.echo,
+        warn=lambda m: err(f"fer-audio: {m}"),
+        recognizer_factory=lambda: make_recognizer(
+            model, detector, min_face, pose=gestures or gaze, align=align
+        ),
+        speaker_factory=lambda: make_speaker(voice, rate, volume, cue != "tone", "using earcons only"),
+        cuer_factory=lambda speaker: make_cuer(cue, sound_pack, speaker, volume),
+        output_factory=lambda: open_output(
+            audio_out,
+            no_audio,
+            audio_device,
+            "use --audio-out FILE.wav to write the sound to a file, or --no-audio",
+        ),
+        fail=fail,
+    )
+    sys.exit(code)

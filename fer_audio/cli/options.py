@@ -1,0 +1,206 @@
+"""Options and checks shared by the commands: click decorators, output-path checks, and the
+factories that turn flags into the recognizer, speaker, cuer and audio output."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from fer_audio.cli.group import err, fail
+
+SENSITIVITIES = ("low", "medium", "high")
+CUE_MODES = ("tone", "speech", "both")
+# names an output file may have, per kind
+WAV = (".wav",)
+REPORT = (".csv", ".json")
+JSON = (".json",)
+EVENTS = (".jsonl", ".json", ".log", ".txt")
+VIDEO = (".mp4", ".avi")
+
+
+def check_outputs(*checks: tuple[str, str | None, tuple[str, ...]]) -> None:
+    """Every (option, value, suffixes) output path, before any work: one line and exit 2 if bad."""
+    from fer_audio.outputs import OutputPathError, check_output
+
+    for option, value, suffixes in checks:
+        if value is not None:
+            try:
+                check_output(option, value, suffixes)
+            except OutputPathError as exc:
+                fail(str(exc))
+
+
+def conflict(first: str, second: str, why: str) -> None:
+    fail(f"{first} and {second} cannot be used together: {why}")
+
+
+def check_audio_target(audio_out: str | None, audio_device: str | None, why: str) -> None:
+    """--audio-out and --audio-device name two places for one sound: one line if both are given."""
+    if audio_out and audio_device:
+        conflict(f"--audio-out {audio_out}", f"--audio-device {audio_device}", why)
+
+
+def check_sound_pack(sound_pack: str | None) -> None:
+    if sound_pack is None:
+        return
+    if not os.path.exists(sound_pack):
+        fail(
+            f"--sound-pack {sound_pack}: no such folder; give a sound pack folder (see sounds/README.md) "
+            "or leave the option out for the built-in sounds"
+        )
+    if not os.path.isdir(sound_pack):
+        fail(f"--sound-pack {sound_pack}: that is a file; give the folder that holds manifest.json")
+
+
+def check_model(model: str | None) -> None:
+    if model is not None and not os.path.isfile(model):
+        fail(f"--model {model}: no such file; give a .tflite model, or leave the option out")
+
+
+def speech_options(f):
+    """--audio-device, --voice, --rate, --volume: shared by live and narrate."""
+    f = click.option(
+        "--audio-device", default=None, help="Output device name or index (see 'fer-audio devices')."
+    )(f)
+    f = click.option("--voice", default=None, help="Speech voice or language, e.g. 'en' or 'en-us'.")(f)
+    f = click.option(
+        "--rate",
+        type=click.IntRange(80, 450),
+        default=190,
+        show_default=True,
+        help="Speech rate, words per minute.",
+    )(f)
+    f = click.option(
+        "--volume",
+        type=click.FloatRange(0.0, 1.0),
+        default=1.0,
+        show_default=True,
+        help="Master volume 0..1.",
+    )(f)
+    return f
+
+
+def audio_options(f):
+    f = click.option(
+        "--cue",
+        type=click.Choice(CUE_MODES),
+        default="tone",
+        show_default=True,
+        help="Earcon, spoken word, or both for each emotion.",
+    )(f)
+    f = click.option(
+        "--sound-pack",
+        type=str,
+        default=None,
+        help="Folder of your own sounds (see sounds/README.md).",
+    )(f)
+    f = click.option(
+        "--audio-out",
+        type=str,
+        default=None,
+        help="Render the audio to this WAV file instead of playing it.",
+    )(f)
+    f = click.option("--no-audio", is_flag=True, help="Play nothing (text and logs only).")(f)
+    return speech_options(f)
+
+
+def make_speaker(voice: str | None, rate: int, volume: float, needed: bool, fallback: str | None = None):
+    """A Speaker; None where speech is not needed. An unknown --voice is a usage error. Where no
+    TTS engine works: None with one warning that names `fallback`, or, without one, an error."""
+    if not needed:
+        return None
+    from fer_audio.sound.speech import Speaker, SpeechOptions, SpeechUnavailable, VoiceNotFound
+
+    try:
+        return Speaker(SpeechOptions(voice=voice, rate=rate, volume=volume))
+    except VoiceNotFound as exc:
+        fail(f"--voice {voice}: {exc}")
+    except SpeechUnavailable as exc:
+        if fallback is None:
+            fail(str(exc))
+        err(f"fer-audio: warning: {exc}; {fallback}")
+        return None
+
+
+def make_cuer(cue: str, sound_pack: str | None, speaker, volume: float):
+    from fer_audio.sound.cues import CueOptions, Cuer
+    from fer_audio.sound.soundpack import SoundPackError, load_pack
+
+    try:
+        pack = load_pack(sound_pack)
+    except SoundPackError as exc:
+        fail(str(exc))
+    mode = cue if speaker is not None else "tone"
+    return Cuer(pack, speaker, CueOptions(mode=mode, volume=volume))
+
+
+def open_output(audio_out: str | None, no_audio: bool, device: str | None, hint: str):
+    """The audio output; where the sound device cannot be opened, one line ending in `hint`."""
+    from fer_audio.sound.audio import AudioDeviceError, open_output
+
+    try:
+        return open_output(audio_out, no_audio, device)
+    except AudioDeviceError as exc:
+        fail(f"{exc}; {hint}")
+
+
+def make_recognizer(model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False):
+    from fer_audio.vision.classify import ClassifierOptions, ModelError
+    from fer_audio.vision.detect import DETECTORS, DetectorOptions
+    from fer_audio.vision.model_files import ModelFileMissing
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    if detector not in DETECTORS:
+        fail(f"unknown --detector {detector!r}; choose from {', '.join(DETECTORS)}")
+    options = RecognizerOptions(
+        detector=DetectorOptions(backend=detector, min_face=min_face),
+        classifier=ClassifierOptions(model=model),
+        pose=pose,
+        align=align,
+    )
+    try:
+        return Recognizer(options)
+    except (ModelError, ModelFileMissing) as exc:
+        fail(str(exc))
+
+
+def model_options(f):
+    f = click.option(
+        "--model",
+        type=str,
+        default=None,
+        help="A .tflite expression model (default: the shipped one).",
+    )(f)
+    f = click.option("--detector", default="haar", show_default=True, help="Face detector backend.")(f)
+    f = click.option(
+        "--min-face",
+        type=click.IntRange(12, 4096),
+        default=40,
+        show_default=True,
+        help="Smallest face side to look for, pixels.",
+    )(f)
+    return f
+
+
+def align_option(default: bool):
+    return click.option(
+        "--align/--no-align",
+        default=default,
+        show_default=True,
+        help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
+        "before reading its expression.",
+    )
+
+
+def check_data_inputs(data: str, votes: str | None) -> None:
+    """--data and --votes, by their names, kinds and the votes' header: nothing is loaded."""
+    from fer_audio.data.crowd import check_vote_file
+    from fer_audio.data.datasets import DatasetError, check_data_path
+
+    for option, value, check in (("--data", data, check_data_path), ("--votes", votes, check_vote_file)):
+        try:
+            if value:
+                check(value)
+        except DatasetError as exc:
+            fail(f"{option} {exc}")

@@ -1,0 +1,222 @@
+"""`fer-audio train`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from fer_audio.cli.group import err, fail, main
+from fer_audio.cli.options import check_data_inputs
+
+
+@main.command()
+@click.option(
+    "--data",
+    required=True,
+    type=str,
+    help="FER-2013: the challenge CSV (.csv/.csv.gz), the image-folder tree, or a .tar.gz of it.",
+)
+@click.option(
+    "--votes",
+    type=str,
+    default=None,
+    help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): train on "
+    "each face's vote distribution instead of the dataset's own labels.",
+)
+@click.option("--out", required=True, type=str, help="Run folder to write.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 40).")
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Images per step (default 64).")
+@click.option("--learning-rate", type=float, default=None, help="Peak learning rate (default 0.001).")
+@click.option(
+    "--limit", type=click.IntRange(0), default=None, help="Use at most N training images (smoke runs)."
+)
+@click.option("--seed", type=int, default=None, help="Random seed (default 1234).")
+@click.option(
+    "--members",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Train N models (seeds SEED..SEED+N-1, one validation split) and export their average.",
+)
+@click.option(
+    "--widths",
+    type=str,
+    default=None,
+    help="Channels of the network's stages, comma-separated (default 32,64,128,256); the stem "
+    "convolution gets the first.",
+)
+@click.option(
+    "--teacher",
+    "teachers",
+    multiple=True,
+    type=str,
+    help="Distil from this finished run (its best network, or every member of an ensemble run); "
+    "repeat for more. The student learns the teachers' mean on each augmented face.",
+)
+@click.option(
+    "--distill-weight",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="With --teacher: share of the teachers' mean in each target, the rest from the votes or "
+    "labels (default 1.0).",
+)
+@click.option(
+    "--teacher-mirror",
+    is_flag=True,
+    default=None,
+    help="With --teacher: each teacher's output is its mean over the face and its mirror image.",
+)
+@click.option(
+    "--init",
+    type=str,
+    default=None,
+    help="Start from this finished run's best network instead of random weights (fine-tuning); "
+    "its widths are used.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(0),
+    default=None,
+    help="Stop after N epochs without a better validation score; 0: run the whole schedule (default 10).",
+)
+@click.option(
+    "--bfloat16/--float32",
+    "bfloat16",
+    default=None,
+    help="Compute in bfloat16 mixed precision (float32 weights), or in float32. Default: bfloat16 "
+    "on a GPU, float32 on a CPU (where bfloat16 pays only on processors with AVX-512 BF16 or AMX).",
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
+@click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
+def train(
+    data,
+    votes,
+    out,
+    epochs,
+    batch_size,
+    learning_rate,
+    limit,
+    seed,
+    members,
+    widths,
+    teachers,
+    distill_weight,
+    teacher_mirror,
+    init,
+    patience,
+    bfloat16,
+    resume,
+    no_export,
+):
+    """Train the expression model (needs the [train] extra: TensorFlow).
+
+    Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
+    """
+    _check_training_inputs(data, votes, out, resume)
+    stages = _parse_widths(widths)
+    from fer_audio.data.runs import best_files  # pathlib only: checked before TensorFlow loads
+
+    for teacher in teachers:
+        if not best_files(teacher):
+            fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
+    if distill_weight is not None and not teachers:
+        fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
+    if teacher_mirror and not teachers:
+        fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
+    if init is not None:
+        networks = best_files(init)
+        if not networks:
+            fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
+        if len(networks) > 1:
+            fail(
+                f"--init {init}: an ensemble of {len(networks)} networks; "
+                f"give one member's folder, e.g. {networks[0].parent}"
+            )
+    import signal
+
+    # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
+    # process was started with SIGINT ignored (a background job of a non-interactive shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    native_log = _quiet_third_party_logs()
+    try:
+        from training.cli import run_train
+    except ImportError as exc:
+        fail(f"training needs TensorFlow ({exc}); install it with: pip install 'fer-audio[train]'")
+    overrides = {
+        k: v
+        for k, v in dict(
+            votes=votes,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            limit=limit,
+            seed=seed,
+            widths=stages,
+            teachers=tuple(teachers) or None,
+            distill_weight=distill_weight,
+            teacher_mirror=teacher_mirror,
+            init=init,
+            patience=patience,
+            bfloat16=bfloat16,
+        ).items()
+        if v is not None
+    }
+    code = 1  # stays 1 only if training broke with an unexpected error
+    try:
+        code = run_train(
+            data, out, overrides, members=members, resume=resume, export=not no_export, fail=fail
+        )
+    except SystemExit as exc:  # a usage error, already explained in one line
+        code = exc.code if isinstance(exc.code, int) else 2
+        raise
+    finally:
+        if code == 1:
+            err(f"fer-audio: TensorFlow's own messages are in {native_log}")
+        else:
+            os.remove(native_log)
+    sys.exit(code)
+
+
+def _parse_widths(widths: str | None) -> tuple[int, ...] | None:
+    if widths is None:
+        return None
+    try:
+        stages = tuple(int(w) for w in widths.split(","))
+    except ValueError:
+        stages = ()
+    if not stages or min(stages) < 1:
+        fail(f"--widths {widths}: give positive channel counts separated by commas, e.g. 32,64,128,256")
+    return stages
+
+
+def _quiet_third_party_logs() -> str:
+    """Keep TensorFlow's and absl's log lines off the user's terminal: what native code writes to
+    file descriptor 2 goes to a log file (returned), Python's own stderr stays on the terminal,
+    and Python-side library warnings and logs below ERROR are dropped. For `train` only."""
+    import logging
+    import tempfile
+    import warnings
+
+    from fer_audio.native import send_native_stderr_to
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore")
+    for name in ("tensorflow", "absl", "keras", "jax"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    path = os.path.join(tempfile.gettempdir(), f"fer-audio-train-{os.getpid()}.log")
+    send_native_stderr_to(path)
+    return path
+
+
+def _check_training_inputs(data: str, votes: str | None, out: str, resume: bool) -> None:
+    """Everything about train's paths that can be told before TensorFlow loads (seconds)."""
+    check_data_inputs(data, votes)
+    if os.path.exists(out) and not os.path.isdir(out):
+        fail(f"--out {out}: that is a file; give a folder for the run")
+    started = any(os.path.exists(os.path.join(out, p, "config.json")) for p in ("", "member-1"))
+    if resume and not started:
+        fail(f"--out {out}: no run to resume there; start without --resume")
+    if not resume and os.path.exists(os.path.join(out, "checkpoint.keras")):
+        fail(f"--out {out}: already holds a run; add --resume to continue it, or choose another --out")

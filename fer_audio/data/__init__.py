@@ -1,0 +1,1 @@
+"""Labelled datasets, FER+ crowd votes, scores, and run folders: shared by evaluate and training/."""

@@ -1,0 +1,1 @@
+"""Predictions over time -> events: face tracking, smoothing, calibration, head gestures."""

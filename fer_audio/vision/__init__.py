@@ -1,0 +1,1 @@
+"""Frame -> faces with probabilities: sources, detection, crops, the expression model (Recognizer)."""

@@ -13,8 +13,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from fer_audio.errors import FerAudioError
 
-class OutputPathError(ValueError):
+
+class OutputPathError(FerAudioError, ValueError):
     """An output path that cannot be written; the message names the option and what to do."""
 
 

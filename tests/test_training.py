@@ -259,7 +259,7 @@ def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer
 
     overrides = dict(epochs=1, batch_size=32, val_fraction=0.2, model=TINY)
     out = tmp_path / "ens"
-    assert run_train(str(fer_csv), str(out), overrides, members=2, resume=False, export=False, fail=None) == 0
+    assert run_train(str(fer_csv), str(out), overrides, members=2, resume=False, export=False) == 0
     splits = [json.loads((out / f"member-{k}" / "split.json").read_text()) for k in (1, 2)]
     assert splits[0]["val"] == splits[1]["val"]  # neither member is fitted on the other's validation
     metrics = finalize(out, log=lambda m: None)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from fer_audio.data.datasets import DatasetError
+from fer_audio.errors import FerAudioError
 from training.train import TrainConfig, fit, member_configs
 
 
@@ -23,7 +23,6 @@ def run_train(
     members: int = 1,
     resume: bool,
     export: bool,
-    fail: Callable[[str, int], None],
 ) -> int:
     overrides = dict(overrides)
     base = TrainConfig(data=data, out=out)
@@ -36,7 +35,7 @@ def run_train(
         try:
             overrides["model"] = init_options(overrides["init"])[1]
         except (FileNotFoundError, ValueError) as exc:
-            fail(str(exc), 2)
+            raise FerAudioError(str(exc)) from exc
     config = dataclasses.replace(base, **overrides)
     try:
         for member in member_configs(config, members):
@@ -50,7 +49,7 @@ def run_train(
         print("training stopped; continue it with --resume", file=sys.stderr)
         return 130
     except (DatasetError, FileNotFoundError, FileExistsError, ValueError) as exc:
-        fail(str(exc), 2)
+        raise FerAudioError(str(exc)) from exc
     if export:
         from training.report import finalize  # TensorFlow: not needed to train elsewhere
 

@@ -1,71 +1,117 @@
-"""`fer-audio live`: builds a LiveSession from the options and runs it with keys and signals."""
+"""The live tool's wiring: one builder makes a LiveSession from LiveOptions; run_live runs it with
+keys and signals; live_events() yields the events of a source without any sound.
+
+No printing: messages go to the ``say``, ``tell`` and ``warn`` callbacks the caller passes.
+"""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
+from fer_audio.apps.options import LiveOptions
 from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms
-from fer_audio.events.gestures import GestureOptions
-from fer_audio.events.smoothing import sensitivity as sensitivity_preset
-from fer_audio.events.track import FaceTracker, TrackerOptions
-from fer_audio.outputs import temporary_name
-from fer_audio.vision.sources import FrameSource, SourceError, SourceOptions
+from fer_audio.errors import FerAudioError
+from fer_audio.events.track import FaceTracker
+from fer_audio.sound.cues import Cuer
+from fer_audio.types import EmotionEvent
+from fer_audio.vision.recognize import Recognizer
+from fer_audio.vision.sources import FrameSource
+
+Say = Callable[[str], None]
 
 
-def run_live(
-    *,
-    source: str,
-    realtime: bool,
-    max_seconds: float | None,
-    sensitivity: str,
-    people: str,
-    neutral_cue: bool,
-    gestures: bool,
-    gaze: bool,
-    events_log: str | None,
-    record: str | None,
-    show: bool,
-    say: Callable[[str], None],
-    tell: Callable[[str], None],
-    warn: Callable[[str], None],
-    recognizer_factory,
-    speaker_factory,
-    cuer_factory,
-    output_factory,
-    fail: Callable[[str, int], None],
-) -> int:
-    session_ref: list[LiveSession] = []
-    state_say = lambda name: _on_source_state(session_ref, name)  # noqa: E731
+def _quiet(_message: str) -> None:
+    pass
+
+
+def make_speaker(options: LiveOptions, warn: Say):
+    """The Speaker the cues need; None for earcons only. Where no speech engine works the session
+    goes on with earcons, after one warning. An unknown voice is an error."""
+    if options.cues.mode == "tone":
+        return None
+    from fer_audio.sound.speech import Speaker, SpeechUnavailable, VoiceNotFound
+
     try:
-        frames = FrameSource(SourceOptions(source, realtime, max_seconds), on_state=state_say)
-    except SourceError as exc:
-        fail(str(exc), 2)
-    recognizer = recognizer_factory()
-    tracker = FaceTracker(
-        TrackerOptions(
-            people=people,
-            smoother=sensitivity_preset(sensitivity, neutral_cue=neutral_cue),
-            gestures=GestureOptions(gestures=gestures, gaze=gaze),
-        )
-    )
-    cuer = cuer_factory(speaker_factory())
-    output = output_factory()
-    log = EventLog(events_log)
-    viewer = _Viewer(record, show, frames.fps, tell, warn) if (record or show) else None
+        return Speaker(options.speech)
+    except VoiceNotFound as exc:
+        raise VoiceNotFound(f"--voice {options.speech.voice}: {exc}") from exc
+    except SpeechUnavailable as exc:
+        warn(f"warning: {exc}; using earcons only")
+        return None
+
+
+def make_cuer(options: LiveOptions, speaker) -> Cuer:
+    from fer_audio.sound.soundpack import load_pack
+
+    cues = options.cues if speaker is not None else replace(options.cues, mode="tone")
+    return Cuer(load_pack(options.sound_pack), speaker, cues)
+
+
+def make_output(options: LiveOptions):
+    from fer_audio.sound.audio import AudioDeviceError, open_output
+
+    out = options.outputs
+    try:
+        return open_output(out.audio_out, out.no_audio, out.audio_device)
+    except AudioDeviceError as exc:
+        raise AudioDeviceError(
+            f"{exc}; use --audio-out FILE.wav to write the sound to a file, or --no-audio"
+        ) from exc
+
+
+def build_session(
+    options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet
+) -> LiveSession:
+    """The one place a live session is built: source, recognizer, tracker, cues, sound, log and
+    (when asked for) the viewer. Raises a FerAudioError naming the input that cannot be opened."""
+    session_ref: list[LiveSession] = []
+    frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
+    try:
+        recognizer = Recognizer(options.recognizer)
+        tracker = FaceTracker(options.tracker)
+        cuer = make_cuer(options, make_speaker(options, warn))
+        output = make_output(options)
+    except BaseException:
+        frames.close()
+        raise
+    out = options.outputs
+    viewer = None
+    if out.record or out.show:
+        from fer_audio.apps.viewer import Viewer
+
+        viewer = Viewer(out.record, out.show, frames.fps, tell, warn)
     session = LiveSession(
         frames,
         FrameProcessor(recognizer, tracker),
         cuer,
         output,
-        log,
+        EventLog(out.events_log),
         say,
         on_frame=viewer.frame(tracker) if viewer else None,
     )
+    session.viewer = viewer
     session_ref.append(session)
+    return session
+
+
+def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
+    """The events a live session would announce for `options.source` (a camera index, a video
+    file or a stream URL), as they happen, with no sound: emotion, face_found, face_lost, nod,
+    shake, looking and looking_away events, each with its source time `t` in seconds."""
+    processor = FrameProcessor(Recognizer(options.recognizer), FaceTracker(options.tracker))
+    with FrameSource(options.source) as frames:
+        for frame in frames:
+            yield from processor.process(frame)
+
+
+def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet) -> int:
+    """Runs a live session until its source ends, q or Ctrl-C; returns the exit code (0, or 130
+    when interrupted). Raises a FerAudioError where an input cannot be opened."""
+    session = build_session(options, say, tell, warn)
+    output, frames, log = session.output, session.source, session.log
     keys = _start_keys(session, output, say)
     previous = _install_sigint(session)
     interrupted = threading.Event()
@@ -80,8 +126,8 @@ def run_live(
         if keys is not None:
             keys.stop()
         frames.close()
-        if viewer is not None:
-            viewer.close()
+        if session.viewer is not None:
+            session.viewer.close()
     session.state_cue("stop", "Stopped.")
     output.wait(timeout=3.0)
     output.close()
@@ -110,7 +156,7 @@ def _install_sigint(session: LiveSession):
     return signal.signal(signal.SIGINT, handler)
 
 
-def _start_keys(session: LiveSession, output, say):
+def _start_keys(session: LiveSession, output, say: Say):
     from fer_audio.apps.keys import KeyReader
 
     if not KeyReader.available():
@@ -130,63 +176,4 @@ def _start_keys(session: LiveSession, output, say):
     return reader
 
 
-class _Viewer:
-    """--show (a preview window) and --record (a video file): both only when asked for. The video
-    is written under a temporary name and takes its own name when recording ends."""
-
-    def __init__(self, record: str | None, show: bool, fps: float, tell, warn) -> None:
-        import cv2
-
-        self.cv2, self.show, self.writer, self.fps, self.record = cv2, show, None, fps, record
-        self.tell, self.warn, self.frames = tell, warn, 0
-        self.partial = temporary_name(Path(record)) if record else None
-
-    def frame(self, tracker):
-        def draw(frame, events) -> None:
-            cv2 = self.cv2
-            image = frame.image.copy()
-            for tr in tracker.tracks.values():
-                b = tr.box
-                cv2.rectangle(image, (b.x, b.y), (b.x + b.w, b.y + b.h), (0, 255, 0), 2)
-                cv2.putText(
-                    image,
-                    f"{tr.id}: {tr.smoother.current}",
-                    (b.x, max(12, b.y - 6)),
-                    cv2.FONT_HERSHEY_SIMPLEX,
-                    0.6,
-                    (0, 255, 0),
-                    2,
-                )
-            if self.record:
-                self._write(image)
-            if self.show:
-                cv2.imshow("fer-audio", image)
-                cv2.waitKey(1)
-
-        return draw
-
-    def _write(self, image) -> None:
-        if self.writer is None:
-            h, w = image.shape[:2]
-            fourcc = self.cv2.VideoWriter_fourcc(*"mp4v")
-            self.writer = self.cv2.VideoWriter(str(self.partial), fourcc, self.fps, (w, h))
-            if not self.writer.isOpened():
-                self.warn(f"--record {self.record}: OpenCV cannot write this video; nothing is recorded")
-                self.record = None
-                return
-        self.writer.write(image)
-        self.frames += 1
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-        if self.partial is not None and self.partial.exists():
-            if self.record and self.frames:
-                os.replace(self.partial, self.record)
-                self.tell(f"Recorded {self.frames} frames to {self.record}.")
-            else:
-                self.partial.unlink()
-        elif self.record and not self.frames:
-            self.warn(f"--record {self.record}: no frame came from the source; nothing is recorded")
-        if self.show:
-            self.cv2.destroyAllWindows()
+__all__ = ["FerAudioError", "build_session", "live_events", "run_live"]

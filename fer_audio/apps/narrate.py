@@ -133,15 +133,17 @@ def read_and_analyze(path: Path, recognizer: Recognizer) -> ImageResult:
 
 
 def narrate(
-    paths: Iterable[str | os.PathLike[str]], recognizer: Recognizer, workers: int = 2
+    paths: Iterable[str | os.PathLike[str]], recognizer: Recognizer | None = None, workers: int = 2
 ) -> Iterator[ImageResult]:
     """One ImageResult per image file (or per problem), in order; never raises for one bad file.
+    Each result has .path, .faces (FacePredictions, left to right), .error and .sentence; the
+    recognizer defaults to Recognizer() (the shipped model, Haar detection).
 
     With workers > 1, that many images are read and analysed at once, each worker with its own
     face detector made from recognizer.options (OpenCV's cascade is not safe to share between
     threads), all sharing the recognizer's classifier; results still come in order, at most
     2 * workers images ahead."""
-    return narrate_items(collect_images(paths), recognizer, workers)
+    return narrate_items(collect_images(paths), recognizer or Recognizer(), workers)
 
 
 def narrate_items(

@@ -18,8 +18,11 @@ from fer_audio.apps.narrate import (
     report_rows,
     write_report,
 )
+from fer_audio.apps.options import NarrateOptions
+from fer_audio.errors import NothingProcessed
 from fer_audio.sound.cues import stereo
 from fer_audio.vision.images import IMAGE_SUFFIXES
+from fer_audio.vision.recognize import Recognizer
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines on a terminal
 
@@ -45,43 +48,52 @@ class Progress:
         self.emit(f"{done} of {self.total} images, {done / self.total:.0%}")
 
 
-def run_narrate(
-    paths,
-    *,
-    speak: bool | None,
-    report: str | None,
-    quiet: bool,
-    jobs: int,
-    audio_out: str | None,
-    recognizer_factory: Callable,
-    speaker_factory: Callable,
-    device: str | None,
-    fail: Callable[[str, int], None],
-) -> int:
+def make_speaker(options: NarrateOptions):
+    """The Speaker for the narration; None for text only. Where speech was asked for (speak or
+    audio_out) and no engine works, that is an error; otherwise one warning."""
+    from fer_audio.sound.speech import Speaker, SpeechUnavailable, VoiceNotFound
+
+    try:
+        return Speaker(options.speech)
+    except VoiceNotFound as exc:
+        raise VoiceNotFound(f"--voice {options.speech.voice}: {exc}") from exc
+    except SpeechUnavailable:
+        if options.audio_out or options.speak:
+            raise
+        click.echo(f"fer-audio: warning: {sys.exc_info()[1]}; narrating as text only", err=True)
+        return None
+
+
+def run_narrate(paths, options: NarrateOptions = NarrateOptions()) -> int:
+    """Narrates `paths` (image files or folders) as `options` say; returns the exit code (0, or
+    1 when no image could be read). Raises a FerAudioError where an input cannot be opened."""
+    audio_out, speak = options.audio_out, options.speak
     items = list(collect_images(paths))
     total = sum(1 for item in items if not isinstance(item, ImageResult))
     if total == 0:
         for item in items:
             click.echo(f"skipped {display_name(item.path)}: {item.error}", err=True)
         shown = " ".join(display_name(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
-        fail(f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}", 1)
+        raise NothingProcessed(
+            f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}"
+        )
     output, speaker = None, None
     if audio_out or speak is not False:  # speech first: it is quick to check, the model is not
-        speaker = speaker_factory()
+        speaker = make_speaker(options)
         if speaker is not None:
-            output = _open_audio(audio_out, device, explicit=bool(speak) or bool(audio_out), fail=fail)
-    recognizer = recognizer_factory()
-    progress = Progress(total, not quiet and sys.stderr.isatty())
+            output = _open_audio(audio_out, options.audio_device, explicit=bool(speak) or bool(audio_out))
+    recognizer = Recognizer(options.recognizer)
+    progress = Progress(total, not options.quiet and sys.stderr.isatty())
     summary, rows, done = Summary(), [], 0
-    for item, result in zip(items, narrate_items(items, recognizer, workers=jobs), strict=True):
+    for item, result in zip(items, narrate_items(items, recognizer, workers=options.jobs), strict=True):
         summary.add(result)
         rows += report_rows(result)
         _tell(result, output, speaker)
         done += not isinstance(item, ImageResult)  # an image file, read or skipped
         progress.update(done)
     click.echo(summary.sentence())
-    if report:
-        write_report(Path(report), rows)
+    if options.report:
+        write_report(Path(options.report), rows)
     if output is not None:
         output.play(stereo(speaker.render(summary.sentence()), pan=False))
         output.wait(timeout=600)
@@ -99,7 +111,7 @@ def _tell(result: ImageResult, output, speaker) -> None:
         output.wait(timeout=60)  # one sentence after another: spoken narration is never dropped
 
 
-def _open_audio(audio_out: str | None, device: str | None, explicit: bool, fail):
+def _open_audio(audio_out: str | None, device: str | None, explicit: bool):
     from fer_audio.sound.audio import AudioDeviceError, WavOutput, open_output
 
     if audio_out:
@@ -108,5 +120,7 @@ def _open_audio(audio_out: str | None, device: str | None, explicit: bool, fail)
         return open_output(None, False, device)
     except AudioDeviceError as exc:
         if explicit:
-            fail(f"{exc}; use --audio-out FILE.wav to write the narration to a file, or --no-speak", 2)
+            raise AudioDeviceError(
+                f"{exc}; use --audio-out FILE.wav to write the narration to a file, or --no-speak"
+            ) from exc
         return None  # --speak was not asked for: narrate as text only

@@ -45,6 +45,7 @@ class FrameProcessor:
         self.recognizer, self.tracker = recognizer, tracker
         self.detector = TrackingDetector(recognizer.detector, rescan, follow=recognizer.follow)
         self.times = StageTimes()
+        self.faces: list = []  # the latest frame's classified faces (FacePrediction), left to right
 
     def process(self, frame: Frame) -> list[EmotionEvent]:
         clock = time.perf_counter
@@ -53,7 +54,7 @@ class FrameProcessor:
         gray = to_gray8(frame.image)
         boxes = left_to_right(self.detector.detect_at(gray, frame.t))
         t1 = clock()
-        faces = self.recognizer.classify(gray, boxes)
+        faces = self.faces = self.recognizer.classify(gray, boxes)
         t2 = clock()
         h, w = gray.shape[:2]
         events = self.tracker.update(frame.t, faces, w, h)
@@ -138,12 +139,21 @@ class LiveSession:
         self._stop = threading.Event()
         self.events = 0
         self.errors = 0
+        self.viewer = None  # apps.viewer.Viewer where --show or --record asked for one
         self._started = 0.0
         self._t = 0.0  # source time of the latest frame
         self.latencies: list[float] = []  # s, frame capture -> cue's first sample in the callback
         self.queue_waits: list[float] = []  # s of that spent queued behind other cues
         self._pending: dict[int, float] = {}
         output.mixer.on_start = self._cue_started
+
+    @classmethod
+    def from_options(cls, options, say=None, tell=None, warn=None) -> LiveSession:
+        """The session `options` (a LiveOptions) describe: fer_audio.apps.live.build_session."""
+        from fer_audio.apps.live import build_session
+
+        quiet = lambda _m: None  # noqa: E731
+        return build_session(options, say or quiet, tell or quiet, warn or quiet)
 
     def _cue_started(self, cue) -> None:
         captured = self._pending.pop(id(cue.samples), None)

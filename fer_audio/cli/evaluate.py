@@ -54,4 +54,4 @@ def evaluate(data, model, usage, votes, json_out):
     check_outputs(("--json", json_out, JSON))
     from fer_audio.data.evaluate import run_evaluate
 
-    sys.exit(run_evaluate(data, model, usage, json_out, fail=fail, votes=votes))
+    sys.exit(run_evaluate(data, model, usage, json_out, votes=votes))

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from fer_audio.errors import FerAudioError
+
 
 def err(message: str) -> None:
     click.echo(message, err=True)
@@ -34,6 +36,8 @@ class OneLineErrors(click.Group):
             fail(f"{exc.format_message().rstrip('.')}{where}", exc.exit_code)
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
+        except FerAudioError as exc:  # the library's errors, each one line naming its input
+            fail(str(exc), exc.exit_code)
         except click.Abort:
             fail("stopped", 130)
         sys.exit(code if isinstance(code, int) else 0)

@@ -7,10 +7,10 @@ import sys
 
 import click
 
+from fer_audio.apps.options import LiveOptions, OutputOptions
 from fer_audio.cli.group import err, fail, main
 from fer_audio.cli.options import (
     EVENTS,
-    SENSITIVITIES,
     VIDEO,
     WAV,
     align_option,
@@ -20,12 +20,16 @@ from fer_audio.cli.options import (
     check_outputs,
     check_sound_pack,
     conflict,
-    make_cuer,
-    make_recognizer,
-    make_speaker,
     model_options,
-    open_output,
+    recognizer_options,
 )
+from fer_audio.events.gestures import GestureOptions
+from fer_audio.events.smoothing import SENSITIVITY
+from fer_audio.events.smoothing import sensitivity as smoother_preset
+from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
+from fer_audio.sound.cues import CueOptions
+from fer_audio.sound.speech import SpeechOptions
+from fer_audio.vision.sources import SourceOptions
 
 
 def _has_display() -> bool:
@@ -66,7 +70,12 @@ def _check_live_options(
 
 
 @main.command()
-@click.option("--source", default="0", show_default=True, help="Camera index, video file or stream URL.")
+@click.option(
+    "--source",
+    default=SourceOptions.source,
+    show_default=True,
+    help="Camera index, video file or stream URL.",
+)
 @click.option(
     "--realtime/--no-realtime",
     default=True,
@@ -81,14 +90,14 @@ def _check_live_options(
 )
 @click.option(
     "--sensitivity",
-    type=click.Choice(SENSITIVITIES),
+    type=click.Choice(tuple(SENSITIVITY)),
     default="medium",
     show_default=True,
     help="How readily a change of expression is announced.",
 )
 @click.option(
     "--people",
-    type=click.Choice(("one", "all")),
+    type=click.Choice(PEOPLE_MODES),
     default="one",
     show_default=True,
     help="Follow the main person only, or everyone in view.",
@@ -166,33 +175,18 @@ def live(
         )
     from fer_audio.apps.live import run_live
 
-    say = (lambda _m: None) if quiet else click.echo
-    code = run_live(
-        source=source,
-        realtime=realtime,
-        max_seconds=max_seconds,
-        sensitivity=sensitivity,
-        people=people,
-        neutral_cue=neutral_cue,
-        gestures=gestures,
-        gaze=gaze,
-        events_log=events_log,
-        record=record,
-        show=show,
-        say=say,
-        tell=click.echo,
-        warn=lambda m: err(f"fer-audio: {m}"),
-        recognizer_factory=lambda: make_recognizer(
-            model, detector, min_face, pose=gestures or gaze, align=align
+    options = LiveOptions(
+        source=SourceOptions(source, realtime, max_seconds),
+        recognizer=recognizer_options(model, detector, min_face, pose=gestures or gaze, align=align),
+        tracker=TrackerOptions(
+            people=people,
+            smoother=smoother_preset(sensitivity, neutral_cue=neutral_cue),
+            gestures=GestureOptions(gestures=gestures, gaze=gaze),
         ),
-        speaker_factory=lambda: make_speaker(voice, rate, volume, cue != "tone", "using earcons only"),
-        cuer_factory=lambda speaker: make_cuer(cue, sound_pack, speaker, volume),
-        output_factory=lambda: open_output(
-            audio_out,
-            no_audio,
-            audio_device,
-            "use --audio-out FILE.wav to write the sound to a file, or --no-audio",
-        ),
-        fail=fail,
+        cues=CueOptions(mode=cue, volume=volume),
+        speech=SpeechOptions(voice=voice, rate=rate, volume=volume),
+        sound_pack=sound_pack,
+        outputs=OutputOptions(audio_out, no_audio, audio_device, events_log, record, show),
     )
-    sys.exit(code)
+    say = (lambda _m: None) if quiet else click.echo
+    sys.exit(run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}")))

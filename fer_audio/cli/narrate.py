@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from fer_audio.cli.group import fail, main
+from fer_audio.apps.options import NarrateOptions
+from fer_audio.cli.group import main
 from fer_audio.cli.options import (
     REPORT,
     WAV,
@@ -16,11 +16,11 @@ from fer_audio.cli.options import (
     check_model,
     check_outputs,
     conflict,
-    make_recognizer,
-    make_speaker,
     model_options,
+    recognizer_options,
     speech_options,
 )
+from fer_audio.sound.speech import SpeechOptions
 
 
 @main.command()
@@ -35,7 +35,7 @@ from fer_audio.cli.options import (
 @click.option(
     "--jobs",
     type=click.IntRange(1, 64),
-    default=min(2, os.cpu_count() or 1),
+    default=NarrateOptions.jobs,
     show_default=True,
     help="Images worked on at once (results still come in order).",
 )
@@ -82,19 +82,14 @@ def narrate(
     check_model(model)
     from fer_audio.apps.narrate_run import run_narrate
 
-    sys.exit(
-        run_narrate(
-            paths,
-            speak=speak,
-            report=report,
-            quiet=quiet,
-            jobs=jobs,
-            audio_out=audio_out,
-            recognizer_factory=lambda: make_recognizer(model, detector, min_face, align=align),
-            speaker_factory=lambda: make_speaker(
-                voice, rate, volume, True, None if (audio_out or speak) else "narrating as text only"
-            ),
-            device=audio_device,
-            fail=fail,
-        )
+    options = NarrateOptions(
+        recognizer=recognizer_options(model, detector, min_face, align=align),
+        speech=SpeechOptions(voice=voice, rate=rate, volume=volume),
+        speak=speak,
+        audio_out=audio_out,
+        audio_device=audio_device,
+        report=report,
+        jobs=jobs,
+        quiet=quiet,
     )
+    sys.exit(run_narrate(paths, options))

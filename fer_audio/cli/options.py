@@ -8,9 +8,12 @@ import os
 import click
 
 from fer_audio.cli.group import err, fail
+from fer_audio.sound.cues import CUE_MODES, CueOptions
+from fer_audio.sound.speech import SpeechOptions
+from fer_audio.vision.classify import ClassifierOptions
+from fer_audio.vision.detect import DETECTORS, DetectorOptions
+from fer_audio.vision.recognize import RecognizerOptions
 
-SENSITIVITIES = ("low", "medium", "high")
-CUE_MODES = ("tone", "speech", "both")
 # names an output file may have, per kind
 WAV = (".wav",)
 REPORT = (".csv", ".json")
@@ -67,14 +70,14 @@ def speech_options(f):
     f = click.option(
         "--rate",
         type=click.IntRange(80, 450),
-        default=190,
+        default=SpeechOptions.rate,
         show_default=True,
         help="Speech rate, words per minute.",
     )(f)
     f = click.option(
         "--volume",
         type=click.FloatRange(0.0, 1.0),
-        default=1.0,
+        default=CueOptions.volume,
         show_default=True,
         help="Master volume 0..1.",
     )(f)
@@ -85,7 +88,7 @@ def audio_options(f):
     f = click.option(
         "--cue",
         type=click.Choice(CUE_MODES),
-        default="tone",
+        default=CueOptions.mode,
         show_default=True,
         help="Earcon, spoken word, or both for each emotion.",
     )(f)
@@ -145,24 +148,21 @@ def open_output(audio_out: str | None, no_audio: bool, device: str | None, hint:
         fail(f"{exc}; {hint}")
 
 
-def make_recognizer(model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False):
-    from fer_audio.vision.classify import ClassifierOptions, ModelError
-    from fer_audio.vision.detect import DETECTORS, DetectorOptions
-    from fer_audio.vision.model_files import ModelFileMissing
-    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
-
-    if detector not in DETECTORS:
-        fail(f"unknown --detector {detector!r}; choose from {', '.join(DETECTORS)}")
-    options = RecognizerOptions(
+def recognizer_options(
+    model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False
+) -> RecognizerOptions:
+    return RecognizerOptions(
         detector=DetectorOptions(backend=detector, min_face=min_face),
         classifier=ClassifierOptions(model=model),
         pose=pose,
         align=align,
     )
-    try:
-        return Recognizer(options)
-    except (ModelError, ModelFileMissing) as exc:
-        fail(str(exc))
+
+
+def make_recognizer(model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False):
+    from fer_audio.vision.recognize import Recognizer
+
+    return Recognizer(recognizer_options(model, detector, min_face, pose, align))
 
 
 def model_options(f):
@@ -172,11 +172,17 @@ def model_options(f):
         default=None,
         help="A .tflite expression model (default: the shipped one).",
     )(f)
-    f = click.option("--detector", default="haar", show_default=True, help="Face detector backend.")(f)
+    f = click.option(
+        "--detector",
+        type=click.Choice(tuple(DETECTORS)),
+        default=DetectorOptions.backend,
+        show_default=True,
+        help="Face detector backend.",
+    )(f)
     f = click.option(
         "--min-face",
         type=click.IntRange(12, 4096),
-        default=40,
+        default=DetectorOptions.min_face,
         show_default=True,
         help="Smallest face side to look for, pixels.",
     )(f)

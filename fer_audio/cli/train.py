@@ -9,6 +9,7 @@ import click
 
 from fer_audio.cli.group import err, fail, main
 from fer_audio.cli.options import check_data_inputs
+from fer_audio.errors import FerAudioError
 
 
 @main.command()
@@ -165,11 +166,9 @@ def train(
     }
     code = 1  # stays 1 only if training broke with an unexpected error
     try:
-        code = run_train(
-            data, out, overrides, members=members, resume=resume, export=not no_export, fail=fail
-        )
-    except SystemExit as exc:  # a usage error, already explained in one line
-        code = exc.code if isinstance(exc.code, int) else 2
+        code = run_train(data, out, overrides, members=members, resume=resume, export=not no_export)
+    except FerAudioError as exc:  # a usage error: the CLI's group says it in one line
+        code = exc.exit_code
         raise
     finally:
         if code == 1:

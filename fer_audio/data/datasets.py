@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.labels import EMOTIONS, INDEX, NUM_CLASSES
 from fer_audio.vision.images import IMAGE_SUFFIXES
 from fer_audio.vision.preprocess import INPUT_SIZE, face_input, to_gray8
@@ -33,7 +34,7 @@ USAGES = ("Training", "PublicTest", "PrivateTest")
 _SPLIT_DIRS = {"train": "Training", "training": "Training", "test": "PublicTest", "val": "PublicTest"}
 
 
-class DatasetError(ValueError):
+class DatasetError(FerAudioError, ValueError):
     """The data cannot be used at all (missing split, empty class, unknown format)."""
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 
 import click
 import numpy as np
@@ -13,7 +12,7 @@ from fer_audio.data import crowd
 from fer_audio.data.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
 from fer_audio.data.evaluation import Scores, scores_json
 from fer_audio.outputs import write_atomic
-from fer_audio.vision.classify import Classifier, ClassifierOptions, ModelError
+from fer_audio.vision.classify import Classifier, ClassifierOptions
 
 
 def pick_split(splits: dict[str, FaceSet], usage: str | None) -> tuple[str, FaceSet]:
@@ -55,15 +54,11 @@ def run_evaluate(
     model: str | None,
     usage: str | None,
     json_out: str | None,
-    fail: Callable[[str, int], None],
     votes: str | None = None,
 ) -> int:
-    try:
-        dataset = _load(data, votes)
-        name, faces = pick_split(dataset.splits, usage)
-        classifier = Classifier(ClassifierOptions(model=model))
-    except (DatasetError, ModelError) as exc:
-        fail(str(exc), 2)
+    dataset = _load(data, votes)  # a DatasetError or ModelError names the input
+    name, faces = pick_split(dataset.splits, usage)
+    classifier = Classifier(ClassifierOptions(model=model))
     for problem in dataset.problems:
         click.echo(str(problem), err=True)
     result = score(classifier, faces)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.sound.earcons import SAMPLE_RATE
 from fer_audio.sound.wavio import write_wav
 
@@ -28,7 +29,7 @@ BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)
 MAX_BACKLOG_SECONDS = 1.0  # queued audio beyond this is dropped, oldest first
 
 
-class AudioDeviceError(RuntimeError):
+class AudioDeviceError(FerAudioError, RuntimeError):
     """No usable audio output device."""
 
 

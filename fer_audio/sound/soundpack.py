@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.outputs import write_atomic
 from fer_audio.sound.earcons import CUE_NAMES, HEAD_CUES, MAX_CUE_SECONDS, SAMPLE_RATE, default_cues
 from fer_audio.sound.wavio import read_wav, resample, write_wav
@@ -27,7 +28,7 @@ from fer_audio.sound.wavio import read_wav, resample, write_wav
 MANIFEST = "manifest.json"
 
 
-class SoundPackError(ValueError):
+class SoundPackError(FerAudioError, ValueError):
     """The pack cannot be used; the message names the pack, the cue and what to fix."""
 
 

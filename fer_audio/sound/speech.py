@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.sound.earcons import SAMPLE_RATE
 from fer_audio.sound.wavio import read_wav, resample
 
@@ -24,7 +25,7 @@ SILENCE_THRESHOLD = 0.01  # amplitude below which leading/trailing audio is trim
 PAD_SECONDS = 0.01  # s kept around speech after trimming
 
 
-class SpeechUnavailable(RuntimeError):
+class SpeechUnavailable(FerAudioError, RuntimeError):
     """No text-to-speech engine works here."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.labels import NUM_CLASSES
 from fer_audio.vision.litert import TFLiteModel
 from fer_audio.vision.preprocess import INPUT_SIZE
@@ -18,7 +19,7 @@ from fer_audio.vision.preprocess import INPUT_SIZE
 DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
 
 
-class ModelError(RuntimeError):
+class ModelError(FerAudioError, RuntimeError):
     """The model file is missing, unreadable or of the wrong shape."""
 
 

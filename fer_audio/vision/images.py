@@ -16,12 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_audio.errors import FerAudioError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MAX_PIXELS = 50_000_000  # refuse images above this (decompression-bomb guard)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-class ImageError(ValueError):
+class ImageError(FerAudioError, ValueError):
     """This file cannot be used as a photo; the message says why, in a few words."""
 
 

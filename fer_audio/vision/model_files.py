@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from fer_audio.errors import FerAudioError
+
 MEDIAPIPE_VERSION = "0.10.14"  # the wheel the files are taken from
 FETCH_HINT = "run `make models` (it takes the file from the MediaPipe 0.10.14 wheel on PyPI)"
 
@@ -43,7 +45,7 @@ MODEL_FILES = {
 }
 
 
-class ModelFileMissing(RuntimeError):
+class ModelFileMissing(FerAudioError, RuntimeError):
     """A model file the set-up fetches is missing or is not the expected file."""
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_audio.errors import FerAudioError
 from fer_audio.native import quiet_native_stderr
 
 
-class SourceError(RuntimeError):
+class SourceError(FerAudioError, RuntimeError):
     """The source cannot be opened at all."""
 
 

@@ -1,0 +1,57 @@
+"""The options of a whole run, one frozen tree made of the stages' own options.
+
+`LiveOptions` describes a live session from the source to the sound, `NarrateOptions` a
+narration of photos. The command line builds one of these from its flags; the Python API takes
+them directly. Every default here is the stage's own default, so it is written once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from fer_audio.events.track import TrackerOptions
+from fer_audio.sound.cues import CueOptions
+from fer_audio.sound.speech import SpeechOptions
+from fer_audio.vision.recognize import RecognizerOptions
+from fer_audio.vision.sources import SourceOptions
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where a live session's sound, events and video go."""
+
+    audio_out: str | None = None  # WAV file the sound is rendered to instead of played
+    no_audio: bool = False  # make no sound at all (text and logs only)
+    audio_device: str | None = None  # output device name or index; None: the system default
+    events_log: str | None = None  # JSON-lines file each event is appended to
+    record: str | None = None  # video file the processed frames are saved to (nothing otherwise)
+    show: bool = False  # a preview window with boxes, for a sighted helper
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """Everything that shapes a live session. The defaults are `fer-audio live`'s."""
+
+    source: SourceOptions = field(default_factory=SourceOptions)
+    # head pose (for gestures and gaze) and alignment need the face mesh: both on, as live runs
+    recognizer: RecognizerOptions = field(default_factory=lambda: RecognizerOptions(pose=True, align=True))
+    tracker: TrackerOptions = field(default_factory=TrackerOptions)  # people, smoother, gestures
+    cues: CueOptions = field(default_factory=CueOptions)  # tone, speech or both; volume
+    speech: SpeechOptions = field(default_factory=SpeechOptions)  # used where cues.mode speaks
+    sound_pack: str | None = None  # folder of the user's own sounds; None: the built-in pack
+    outputs: OutputOptions = field(default_factory=OutputOptions)
+
+
+@dataclass(frozen=True)
+class NarrateOptions:
+    """Everything that shapes a narration of photos. The defaults are `fer-audio narrate`'s."""
+
+    recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
+    speech: SpeechOptions = field(default_factory=SpeechOptions)
+    speak: bool | None = None  # None: speak where a sound device opens and no audio_out is given
+    audio_out: str | None = None  # WAV file the spoken narration is rendered to
+    audio_device: str | None = None  # output device name or index; None: the system default
+    report: str | None = None  # .csv or .json report of every face
+    jobs: int = min(2, os.cpu_count() or 1)  # images worked on at once (results still in order)
+    quiet: bool = False  # no progress lines

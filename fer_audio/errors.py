@@ -1,0 +1,17 @@
+"""Typed errors: each carries the one-line message a user reads and the exit code the command
+line gives it. The library raises them; only `fer_audio.cli` turns them into a line and a code."""
+
+from __future__ import annotations
+
+
+class FerAudioError(Exception):
+    """An error the user can act on. str(error) is the whole message: it names the input and
+    says what to do."""
+
+    exit_code = 2  # usage error, or an input that cannot be opened
+
+
+class NothingProcessed(FerAudioError):
+    """The run had inputs, but none of them could be processed."""
+
+    exit_code = 1

@@ -1,0 +1,102 @@
+"""The public Python API: light to import, the README's example runs, and a session built from
+LiveOptions hears what the command line hears."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+import fer_audio
+from conftest import ROOT
+from fer_audio.apps.options import LiveOptions, OutputOptions
+from fer_audio.vision.sources import SourceOptions
+
+
+def test_import_is_light_and_lists_its_names():
+    code = (
+        "import sys, fer_audio; fer_audio.Recognizer; fer_audio.LiveOptions; fer_audio.live_events; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    for name in fer_audio.__all__:
+        assert getattr(fer_audio, name) is not None
+    with pytest.raises(AttributeError):
+        fer_audio.no_such_name  # noqa: B018
+
+
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python usage") :]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_readme_example_runs(video, tmp_path):
+    cap = cv2.VideoCapture(str(video))
+    for _ in range(40):
+        ok, frame = cap.read()
+    cap.release()
+    assert ok
+    cv2.imwrite(str(tmp_path / "photo.jpg"), frame)
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "smile.jpg"), frame)
+    (tmp_path / "clip.mp4").symlink_to(video)
+    r = subprocess.run(
+        [sys.executable, "-c", _readme_example()], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[0] in fer_audio.EMOTIONS  # the face in photo.jpg
+    assert any(line.startswith("smile: ") and "happy" in line for line in lines)
+    assert any(re.fullmatch(r"\d+\.\d s: emotion happy", line) for line in lines)
+
+
+def _log_events(path) -> list[tuple]:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [(r["t"], r["kind"], r.get("emotion"), r.get("face")) for r in records if r["kind"] != "summary"]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_session_from_options_hears_what_the_cli_hears(video, tmp_path):
+    cli_log, api_log = tmp_path / "cli.jsonl", tmp_path / "api.jsonl"
+    cmd = [sys.executable, "-m", "fer_audio", "live", "--source", str(video), "--no-realtime"]
+    r = subprocess.run([*cmd, "--no-audio", "--events-log", str(cli_log)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    options = LiveOptions(
+        source=SourceOptions(str(video), realtime=False),
+        outputs=OutputOptions(no_audio=True, events_log=str(api_log)),
+    )
+    session = fer_audio.LiveSession.from_options(options)
+    try:
+        session.run()
+    finally:
+        session.source.close()
+        session.output.close()
+        session.log.close()
+    heard = _log_events(api_log)
+    assert heard == _log_events(cli_log)
+    assert any(kind == "emotion" and emotion == "happy" for _, kind, emotion, _ in heard)
+    quiet = [(round(e.t, 3), e.kind, e.emotion, e.face) for e in fer_audio.live_events(options)]
+    assert [(t, k, e, f) for t, k, e, f in quiet] == [(round(t, 3), k, e, f) for t, k, e, f in heard]
+
+
+def test_library_errors_are_typed_and_the_cli_says_them_in_one_line(tmp_path):
+    missing = str(tmp_path / "missing.mp4")
+    with pytest.raises(fer_audio.FerAudioError) as caught:
+        fer_audio.LiveSession.from_options(LiveOptions(source=SourceOptions(missing)))
+    assert missing in str(caught.value)
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "live", "--source", missing, "--no-audio"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == caught.value.exit_code == 2
+    assert r.stderr.strip() == f"fer-audio: {caught.value}"

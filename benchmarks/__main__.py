@@ -25,6 +25,7 @@ import numpy as np
 
 from benchmarks import fer_baseline
 from benchmarks.earcon_metrics import min_pairwise_distance
+from benchmarks.realworld import bench_realworld
 from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
 from fer_audio.data import crowd
 from fer_audio.data.datasets import load_dataset
@@ -819,6 +820,7 @@ SECTIONS = {
     "glass": bench_glass_to_ear,
     "gestures": bench_gestures,
     "alignment": bench_alignment,
+    "realworld": lambda: bench_realworld(say, FER_DETECTOR),
 }
 
 

@@ -134,3 +134,37 @@ def test_sixteen_bit_files_are_read(tmp_path, recognizer, detectable_faces):
     photo = read_photo(tmp_path / "deep.png")
     assert photo.image.dtype == np.uint16
     assert len(recognizer.analyze(photo.image)) == 1
+
+
+def _portrait(face: np.ndarray) -> np.ndarray:
+    """A tight portrait: the face enlarged to 260 px and cut to its middle 200x230, so it fills
+    the photo and its edges cut the chin and the sides (as a contact photo does)."""
+    big = cv2.resize(face, (260, 260), interpolation=cv2.INTER_CUBIC)
+    return cv2.cvtColor(np.ascontiguousarray(big[10:240, 30:230]), cv2.COLOR_GRAY2BGR)
+
+
+def test_a_face_that_fills_the_photo_is_found(detectable_faces):
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    portraits = [_portrait(f) for f in detectable_faces[:20]]
+    plain = Recognizer(RecognizerOptions(fill_margin=0))
+    bordered = Recognizer(RecognizerOptions())
+    found_plain = sum(len(plain.detect(to_gray8(p))) > 0 for p in portraits)
+    found = [bordered.detect(to_gray8(p)) for p in portraits]
+    assert sum(len(f) > 0 for f in found) >= found_plain + 5
+    for boxes in found:  # boxes stay inside the photo
+        assert all(b.x >= 0 and b.y >= 0 and b.x + b.w <= 200 and b.y + b.h <= 230 for b in boxes)
+
+
+def test_the_bordered_search_adds_no_face_on_scrambled_faces(detectable_faces):
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    rng = np.random.default_rng(3)
+    recognizer = Recognizer(RecognizerOptions())
+    false = 0
+    for face in detectable_faces[:20]:
+        blocks = [face[y : y + 12, x : x + 12] for y in range(0, 48, 12) for x in range(0, 48, 12)]
+        order = rng.permutation(16)
+        scrambled = np.vstack([np.hstack([blocks[i] for i in order[r * 4 : r * 4 + 4]]) for r in range(4)])
+        false += len(recognizer.detect(cv2.resize(scrambled, (200, 200), interpolation=cv2.INTER_NEAREST)))
+    assert false == 0

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from fer_audio.types import FaceBox, FacePrediction
@@ -17,6 +18,7 @@ from fer_audio.vision.landmarks import (
     head_pose,
     level_crop,
 )
+from fer_audio.vision.model_files import ModelFileMissing
 from fer_audio.vision.preprocess import CROP_MARGIN, expand_box, face_input, square_box, to_gray8
 
 
@@ -32,6 +34,11 @@ class RecognizerOptions:
     crop_margin: float = CROP_MARGIN  # per side, fraction of the detected box
     whole_image_max: int = 128  # pixels: a square image up to this side with no face found is
     # classified as one face crop (FER-style 48x48 crops); 0 turns this off
+    fill_margin: float = 0.3  # where no face is found, look again with a border of this fraction
+    # of the image's longer side on every side: a face that fills the photo or is cut by its
+    # edges (a portrait crop) has no margin for the detector's window otherwise; 0 turns this off
+    fill_min_neighbors: int = 3  # Haar: the bordered search's neighbours (stricter than a plain
+    # scan's: a border around a face-like pattern otherwise yields false faces)
     pose: bool = False  # head pose of each face from the face mesh (for gestures and gaze)
     align: bool = False  # turn each crop so the eyes are level (face mesh) before classifying
     align_min_roll: float = 15.0  # degrees: faces whose eye line is nearer level are left as they are
@@ -52,12 +59,58 @@ class Recognizer:
         self.classifier = classifier or Classifier(options.classifier)
         self._mesh = FaceMeshModel() if options.pose or options.align else None
         self._followed: dict[FaceBox, FaceMesh] = {}  # meshes follow() ran for the current frame
+        self._no_mesh = False  # the face mesh's model file is missing
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
         boxes = self.detector.detect(gray)
+        if not boxes and self.options.fill_margin > 0:
+            boxes = self._detect_bordered(gray)
         if not boxes and self._is_face_crop(gray):
             boxes = [FaceBox(0, 0, gray.shape[1], gray.shape[0], 0.0)]
         return left_to_right(boxes)
+
+    def _detect_bordered(self, gray: np.ndarray) -> list[FaceBox]:
+        """Faces found in `gray` set in a plain border (its mean grey), in `gray`'s pixels and
+        clipped to it: a face whose box reaches past the image's edges."""
+        h, w = gray.shape[:2]
+        pad = round(self.options.fill_margin * max(h, w))
+        if pad < 1:
+            return []
+        mesh = self._face_check()
+        if mesh is None:
+            return []
+        fill = int(gray.mean())
+        bordered = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
+        found = self._bordered_detector().detect(bordered)
+        scores = [m.score for m in mesh.mesh(bordered, found)] if found else []
+        out = []
+        for b, score in zip(found, scores, strict=True):
+            if score < MIN_FACE_SCORE:  # the mesh sees no face there: a pattern, not a face
+                continue
+            x0, y0 = max(0, b.x - pad), max(0, b.y - pad)
+            x1, y1 = min(w, b.x - pad + b.w), min(h, b.y - pad + b.h)
+            if (x1 - x0) * (y1 - y0) >= 0.5 * b.area:  # at least half of the face is in the image
+                out.append(FaceBox(x0, y0, x1 - x0, y1 - y0, b.score))
+        return out
+
+    def _bordered_detector(self) -> FaceDetector:
+        if not hasattr(self, "_strict"):
+            options = self.options.detector
+            strict = replace(
+                options, min_neighbors=max(options.min_neighbors, self.options.fill_min_neighbors)
+            )
+            self._strict = make_detector(strict) if options.backend == "haar" else self.detector
+        return self._strict
+
+    def _face_check(self) -> FaceMeshModel | None:
+        """The face mesh, which tells a face from a face-like pattern; None where its model file
+        is not installed (then no bordered search is made)."""
+        if self._mesh is None and not self._no_mesh:
+            try:
+                self._mesh_check = FaceMeshModel()
+            except ModelFileMissing:
+                self._no_mesh = True
+        return self._mesh or getattr(self, "_mesh_check", None)
 
     def _is_face_crop(self, gray: np.ndarray) -> bool:
         h, w = gray.shape[:2]

@@ -60,7 +60,8 @@ def test_readme_example_runs(video, tmp_path):
 
 def _log_events(path) -> list[tuple]:
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    return [(r["t"], r["kind"], r.get("emotion"), r.get("face")) for r in records if r["kind"] != "summary"]
+    events = [r for r in records if r["kind"] not in ("session", "summary")]
+    return [(r["t"], r["kind"], r.get("emotion"), r.get("face")) for r in events]
 
 
 @pytest.mark.shared

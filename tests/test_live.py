@@ -49,7 +49,8 @@ def test_end_to_end_on_the_video_writes_events_and_audio(video, tmp_path):
     records = read_log(log)
     summary = records[-1]
     assert summary["kind"] == "summary" and summary["frames"] >= 100 and summary["fps"] > 0
-    events = records[:-1]
+    assert records[0]["kind"] == "session"
+    events = records[1:-1]
     assert summary["events"] == len(events)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "face_found"
@@ -154,13 +155,13 @@ def test_ctrl_c_stops_quickly_and_flushes_the_log(video, tmp_path):
         env=env(),
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (log.exists() and log.read_text()):
-        time.sleep(0.05)  # wait until it is running (the first event is logged)
+    while time.monotonic() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        time.sleep(0.05)  # wait until it is running (the first event after the session record)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     stopped_in = time.monotonic() - sent
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # interrupted, as the CLI documents
     assert stopped_in < 1.0, stopped_in  # 0.5 s for the tool, the rest for the interpreter to exit
     assert read_log(log)[-1]["kind"] == "summary"
     assert "Stopped." in out
@@ -246,3 +247,27 @@ def test_record_saves_the_processed_video_only_when_asked(video, tmp_path):
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     assert 20 <= n <= 30  # one second of a 24.7 fps clip
+
+
+def test_each_session_in_an_appended_events_log_opens_with_a_session_record(video, tmp_path):
+    log = tmp_path / "events.jsonl"
+    for sensitivity in ("medium", "low"):
+        r = run_live(
+            "--source",
+            video,
+            "--no-realtime",
+            "--no-audio",
+            "--events-log",
+            log,
+            "--sensitivity",
+            sensitivity,
+        )
+        assert r.returncode == 0, r.stderr
+    records = read_log(log)
+    starts = [i for i, rec in enumerate(records) if rec["kind"] == "session"]
+    assert len(starts) == 2 and starts[0] == 0
+    assert records[starts[1] - 1]["kind"] == "summary"  # the first session ended before the second
+    first, second = records[starts[0]], records[starts[1]]
+    assert first["source"] == str(video) and first["people"] == "one" and "started" in first
+    assert first["smoother"]["time_constant"] < second["smoother"]["time_constant"]  # low is slower
+    assert any(rec["kind"] == "emotion" for rec in records[starts[1] :])

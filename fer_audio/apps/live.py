@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from fer_audio.apps.options import LiveOptions
-from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms
+from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms, session_record
 from fer_audio.errors import FerAudioError
 from fer_audio.events.track import FaceTracker
 from fer_audio.sound.cues import Cuer
@@ -88,7 +88,7 @@ def build_session(
         FrameProcessor(recognizer, tracker),
         cuer,
         output,
-        EventLog(out.events_log),
+        EventLog(out.events_log, session_record(options) if out.events_log else None),
         say,
         on_frame=viewer.frame(tracker) if viewer else None,
     )
@@ -108,8 +108,8 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
 
 
 def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet) -> int:
-    """Runs a live session until its source ends, q or Ctrl-C; returns the exit code (0, or 130
-    when interrupted). Raises a FerAudioError where an input cannot be opened."""
+    """Runs a live session until its source ends, q or Ctrl-C; returns the exit code (0; 130
+    after Ctrl-C, as for any interrupted command). Raises a FerAudioError where an input cannot be opened."""
     session = build_session(options, say, tell, warn)
     output, frames, log = session.output, session.source, session.log
     keys = _start_keys(session, output, say)
@@ -137,7 +137,7 @@ def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: 
         if session.latencies:
             tell(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
     log.close()
-    return 130 if interrupted.is_set() else 0
+    return 130 if interrupted.is_set() or session.interrupted else 0
 
 
 def _on_source_state(session_ref: list[LiveSession], name: str) -> None:
@@ -151,6 +151,7 @@ def _on_source_state(session_ref: list[LiveSession], name: str) -> None:
 
 def _install_sigint(session: LiveSession):
     def handler(signum, frame):
+        session.interrupted = True
         session.stop()
 
     return signal.signal(signal.SIGINT, handler)

@@ -70,11 +70,15 @@ class FrameProcessor:
 
 
 class EventLog:
-    """--events-log FILE.jsonl: one JSON object per event, flushed as it happens."""
+    """--events-log FILE.jsonl: one JSON object per event, flushed as it happens. The file is
+    appended to: each session opens with a "session" record (its start time, source and the
+    options that shape its events), and its events' times `t` count from that session's start."""
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, opening: dict | None = None) -> None:
         # Held open for the whole session and closed by close(): events are flushed as they happen.
         self._fh = Path(path).open("a", encoding="utf-8") if path else None  # noqa: SIM115
+        if opening is not None:
+            self.write(opening)
 
     def write(self, record: dict) -> None:
         if self._fh is not None:
@@ -84,6 +88,24 @@ class EventLog:
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
+
+
+def session_record(options) -> dict:
+    """The record that opens a session in the events log: when it started (local time, ISO
+    8601), its source, and the options that decide which events it hears (a LiveOptions)."""
+    tracker = options.tracker
+    return {
+        "kind": "session",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "source": options.source.source,
+        "people": tracker.people,
+        "smoother": {k: v for k, v in asdict(tracker.smoother).items() if k != "calibration"},
+        "gestures": tracker.gestures.gestures,
+        "gaze": tracker.gestures.gaze,
+        "model": options.recognizer.classifier.model or "shipped",
+        "detector": options.recognizer.detector.backend,
+        "align": options.recognizer.align,
+    }
 
 
 def _count(n: int, noun: str) -> str:
@@ -139,6 +161,7 @@ class LiveSession:
         self._stop = threading.Event()
         self.events = 0
         self.errors = 0
+        self.interrupted = False  # stopped by Ctrl-C (SIGINT), not by its source's end or q
         self.viewer = None  # apps.viewer.Viewer where --show or --record asked for one
         self._started = 0.0
         self._t = 0.0  # source time of the latest frame

@@ -120,7 +120,7 @@ def _check_live_options(
     "--events-log",
     type=str,
     default=None,
-    help="Append each event as a JSON line to this file.",
+    help="Append each event as a JSON line to this file; each session opens with a session record.",
 )
 @click.option(
     "--record",

@@ -166,3 +166,44 @@ def test_preview_renders_every_cue_and_its_name(tmp_path):
     x, rate = read_wav(out)
     assert len(x) / rate > 12 * 0.6  # twelve cues, each with a pause and a spoken name
     assert "happy" in r.stdout and "camera lost" in r.stdout
+
+
+def test_an_emotion_cue_is_never_dropped_for_a_gesture_and_drops_are_counted():
+    from fer_audio.sound.audio import LOW
+
+    m = Mixer(max_backlog=1.0)
+    half = np.ones((SAMPLE_RATE // 2, 2), np.float32)
+    m.submit(half * 0.1, key=(1, "face"))  # face 1's emotion, queued
+    m.submit(half * 0.2, key=(1, "head"), priority=LOW)  # its nod: held back, the emotion stays
+    assert m.held_back == 1 and m.backlog_seconds() == pytest.approx(0.5)
+    out = np.zeros((256, 2), np.float32)
+    m.fill(out)
+    assert np.allclose(out, 0.1)
+    for face in (2, 3, 4):  # three more faces' emotions: over the 1 s backlog, the oldest queued goes
+        m.submit(half * 0.3, key=(face, "face"))
+    assert m.over_backlog == 1 and m.replaced == 0
+    m.submit(half * 0.4, key=(3, "face"))  # face 3's newer emotion replaces its queued one
+    assert m.replaced == 1 and m.dropped == 3
+    text = m.dropped_text()
+    assert text.startswith("3 cues not played: 1 replaced") and "1 gestures held back" in text
+    assert "1 over the backlog" in text
+    idle = Mixer()
+    idle.submit(half, key=(1, "head"), priority=LOW)  # nothing else playing: a gesture is heard
+    assert idle.held_back == 0 and idle.backlog_seconds() > 0 and idle.dropped_text() == ""
+
+
+def test_over_the_backlog_the_gesture_goes_before_any_emotion():
+    from fer_audio.sound.audio import LOW
+
+    m = Mixer(max_backlog=1.0)
+    half = np.ones((SAMPLE_RATE // 2, 2), np.float32)
+    m.submit(half * 0.2, key=(1, "head"), priority=LOW)  # a nod alone: queued
+    m.submit(half * 0.1, key=(2, "face"))
+    m.submit(half * 0.3, key=(3, "face"))  # 1.5 s queued: the nod, not an emotion, is dropped
+    assert m.over_backlog == 1
+    heard = []
+    out = np.zeros((SAMPLE_RATE // 2, 2), np.float32)
+    for _ in range(2):
+        m.fill(out)
+        heard.append(round(float(out[0, 0]), 2))
+    assert heard == [0.1, 0.3]

@@ -271,3 +271,38 @@ def test_each_session_in_an_appended_events_log_opens_with_a_session_record(vide
     assert first["source"] == str(video) and first["people"] == "one" and "started" in first
     assert first["smoother"]["time_constant"] < second["smoother"]["time_constant"]  # low is slower
     assert any(rec["kind"] == "emotion" for rec in records[starts[1] :])
+
+
+def test_frame_errors_are_counted_reported_and_a_run_of_them_stops_the_session(video, tmp_path):
+    """A processing stage that fails on every frame (as a broken model does): each kind of error
+    is said once on stderr, counted in the summary and the log, and 25 in a row stop the run."""
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import MAX_FAILED_FRAMES
+    from fer_audio.vision.sources import SourceOptions
+
+    log = tmp_path / "events.jsonl"
+    warned = []
+    options = LiveOptions(
+        source=SourceOptions(str(video), realtime=False),
+        outputs=OutputOptions(no_audio=True, events_log=str(log)),
+    )
+    session = build_session(options, warn=warned.append)
+    real = session.processor.recognizer.classifier.predict
+    calls = []
+
+    def broken(crops):  # the model's output has the wrong shape from frame 30 on
+        calls.append(1)
+        return real(crops) if len(calls) < 30 else real(crops)[:, :3]
+
+    session.processor.recognizer.classifier.predict = broken
+    try:
+        summary = session.run()
+    finally:
+        session.source.close()
+        session.log.close()
+    assert summary.errors == MAX_FAILED_FRAMES
+    assert session.failure.startswith(f"stopped: {MAX_FAILED_FRAMES} frames in a row could not be processed")
+    assert len(warned) == 1 and "could not be processed" in warned[0]
+    assert f"{MAX_FAILED_FRAMES} frames could not be processed." in summary.line()
+    assert summary.record()["errors"] == MAX_FAILED_FRAMES

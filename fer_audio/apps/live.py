@@ -91,6 +91,7 @@ def build_session(
         EventLog(out.events_log, session_record(options) if out.events_log else None),
         say,
         on_frame=viewer.frame(tracker) if viewer else None,
+        warn=warn,
     )
     session.viewer = viewer
     session_ref.append(session)
@@ -137,6 +138,9 @@ def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: 
         if session.latencies:
             tell(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
     log.close()
+    if session.failure:
+        warn(session.failure)
+        return 1
     return 130 if interrupted.is_set() or session.interrupted else 0
 
 

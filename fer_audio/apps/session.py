@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_audio.events.gestures import GAZE, GESTURES
 from fer_audio.events.track import FaceTracker
-from fer_audio.sound.audio import AudioOutput
+from fer_audio.sound.audio import LOW, NORMAL, AudioOutput
 from fer_audio.sound.cues import PHRASES, Cuer
 from fer_audio.types import EmotionEvent
 from fer_audio.vision.detect import TrackingDetector
@@ -25,6 +26,8 @@ from fer_audio.vision.recognize import Recognizer, left_to_right
 from fer_audio.vision.sources import Frame, FrameSource
 
 STAGES = ("capture", "detect", "classify", "smooth", "audio")
+HEAD_KINDS = frozenset((*GESTURES, *GAZE))  # event kinds of head cues (low priority)
+MAX_FAILED_FRAMES = 25  # frames in a row that fail before the session stops with one line
 
 
 @dataclass
@@ -124,13 +127,16 @@ class Summary:
     seconds: float
     fps: float
     events: int
-    ms_per_frame: dict[str, float]
-    dropped: int
+    errors: int = 0  # frames that could not be processed
+    cues_dropped: int = 0  # cues not played (replaced, held back or over the backlog)
+    dropped_text: str = ""  # how many cues were not played and why; "" when none
 
     def line(self) -> str:
+        extra = f" {_count(self.errors, 'frame')} could not be processed." if self.errors else ""
+        extra += f" {self.dropped_text}." if self.dropped_text else ""
         return (
             f"Summary: {_count(self.frames, 'frame')} in {self.seconds:.1f} s, "
-            f"{self.fps:.1f} frames per second processed, {_count(self.events, 'event')}."
+            f"{self.fps:.1f} frames per second processed, {_count(self.events, 'event')}.{extra}"
         )
 
     def record(self) -> dict:
@@ -140,6 +146,8 @@ class Summary:
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
             "events": self.events,
+            "errors": self.errors,
+            "cues_dropped": self.cues_dropped,
         }
 
 
@@ -155,9 +163,12 @@ class LiveSession:
         log: EventLog,
         say: Callable[[str], None] = lambda _m: None,
         on_frame: Callable[[Frame, list], None] | None = None,
+        warn: Callable[[str], None] = lambda _m: None,
     ) -> None:
         self.source, self.processor, self.cuer, self.output, self.log = source, processor, cuer, output, log
-        self.say, self.on_frame = say, on_frame
+        self.say, self.on_frame, self.warn = say, on_frame, warn
+        self.failure = ""  # why the session stopped early ('' when it did not)
+        self._error_texts: set[str] = set()
         self._stop = threading.Event()
         self.events = 0
         self.errors = 0
@@ -193,7 +204,13 @@ class LiveSession:
         samples = self.cuer.render(event)
         if captured is not None:
             self._pending[id(samples)] = captured
-        self.output.play(samples, key=event.face, at=event.t)
+        head = event.kind in HEAD_KINDS  # a nod or a glance never replaces the face's emotion cue
+        self.output.play(
+            samples,
+            key=(event.face, "head" if head else "face"),
+            at=event.t,
+            priority=LOW if head else NORMAL,
+        )
         self.log.write(event_record(event))
         self.events += 1
         self.say(_event_text(event))
@@ -207,7 +224,7 @@ class LiveSession:
         for tr in tracks:
             s = tr.smoother
             e = s.announce_current(self._t)
-            self.output.play(self.cuer.render(e), key=tr.id, at=self._t)
+            self.output.play(self.cuer.render(e), key=(tr.id, "face"), at=self._t)
             self.say(f"Now: {e.emotion}.")
 
     def stop(self) -> None:
@@ -216,7 +233,7 @@ class LiveSession:
 
     def run(self) -> Summary:
         self._started = time.perf_counter()
-        frames = 0
+        frames = failing = 0
         for frame in self.source:
             if self._stop.is_set():
                 break
@@ -224,9 +241,19 @@ class LiveSession:
             frames += 1
             try:
                 events = self.processor.process(frame)
-            except Exception as exc:  # one bad frame must never end the session
+                failing = 0
+            except Exception as exc:  # one bad frame must never end the session; a run of them does
                 self.errors += 1
-                self.say(f"Frame {frame.index} skipped: {exc}")
+                failing += 1
+                if str(exc) not in self._error_texts:  # each kind of failure once, also with --quiet
+                    self._error_texts.add(str(exc))
+                    self.warn(f"frame {frame.index} could not be processed: {exc}")
+                if failing >= MAX_FAILED_FRAMES:
+                    self.failure = (
+                        f"stopped: {failing} frames in a row could not be processed (last: {exc}); "
+                        "check the --model and the source"
+                    )
+                    break
                 continue
             t_audio = time.perf_counter()
             for event in events:
@@ -235,14 +262,15 @@ class LiveSession:
             if self.on_frame is not None:
                 self.on_frame(frame, events)
         elapsed = time.perf_counter() - self._started
-        times = self.processor.times
+        mixer = self.output.mixer
         return Summary(
             frames,
             elapsed,
             frames / elapsed if elapsed > 0 else 0.0,
             self.events,
-            times.ms_per_frame(),
-            self.source.dropped,
+            self.errors,
+            mixer.dropped,
+            mixer.dropped_text(),
         )
 
 

@@ -33,17 +33,25 @@ class AudioDeviceError(FerAudioError, RuntimeError):
     """No usable audio output device."""
 
 
+LOW, NORMAL = 0, 1  # cue priorities: head gestures and gaze; emotions and states
+
+
 @dataclass
 class Cue:
     samples: np.ndarray  # (n, 2) float32
     key: Hashable | None = None  # a newer cue with the same key replaces this one while queued
+    priority: int = NORMAL  # over the backlog, the lowest-priority, oldest cue goes first
     submitted: float = 0.0  # clock() when submitted
     started: float | None = None  # clock() when its first sample was handed to the callback
 
 
 @dataclass
 class Mixer:
-    """Thread-safe queue of cues; fill() is called from the audio callback and only copies."""
+    """Thread-safe queue of cues; fill() is called from the audio callback and only copies.
+
+    One cue is heard at a time. A low-priority cue (a nod, a glance) is held back, not queued,
+    while a normal one (an emotion, a state) plays or waits; over `max_backlog` seconds the
+    lowest-priority, oldest cue is dropped, so an emotion is never dropped for a gesture."""
 
     max_backlog: float = MAX_BACKLOG_SECONDS  # seconds
     clock: Callable[[], float] = time.perf_counter
@@ -53,21 +61,48 @@ class Mixer:
     _current: Cue | None = None
     _pos: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    dropped: int = 0
+    replaced: int = 0  # queued cues replaced by a newer one with the same key
+    held_back: int = 0  # low-priority cues not queued because a normal one was playing or waiting
+    over_backlog: int = 0  # cues dropped because more than max_backlog seconds were queued
 
-    def submit(self, samples: np.ndarray, key: Hashable | None = None) -> Cue:
-        cue = Cue(np.ascontiguousarray(samples, np.float32), key, self.clock())
+    @property
+    def dropped(self) -> int:
+        return self.replaced + self.held_back + self.over_backlog
+
+    def submit(self, samples: np.ndarray, key: Hashable | None = None, priority: int = NORMAL) -> Cue:
+        cue = Cue(np.ascontiguousarray(samples, np.float32), key, priority, self.clock())
         with self._lock:
+            if priority < NORMAL and any(c.priority >= NORMAL for c in (self._current, *self._queue) if c):
+                self.held_back += 1
+                return cue
             if key is not None:
                 kept = [c for c in self._queue if c.key != key]
-                self.dropped += len(self._queue) - len(kept)
+                self.replaced += len(self._queue) - len(kept)
                 self._queue = deque(kept)
             self._queue.append(cue)
             limit = int(self.max_backlog * SAMPLE_RATE)
             while len(self._queue) > 1 and sum(len(c.samples) for c in self._queue) > limit:
-                self._queue.popleft()
-                self.dropped += 1
+                victim = min(range(len(self._queue)), key=lambda i: (self._queue[i].priority, i))
+                del self._queue[victim]
+                self.over_backlog += 1
         return cue
+
+    def dropped_text(self) -> str:
+        """'' when nothing was dropped, else how many cues and why, for the closing summary."""
+        parts = [
+            f"{n} {why}"
+            for n, why in (
+                (self.replaced, "replaced by a newer cue of the same face"),
+                (self.held_back, "gestures held back while an emotion or state cue played"),
+                (self.over_backlog, "over the backlog"),
+            )
+            if n
+        ]
+        return (
+            f"{self.dropped} cue{'' if self.dropped == 1 else 's'} not played: {', '.join(parts)}"
+            if parts
+            else ""
+        )
 
     def backlog_seconds(self) -> float:
         with self._lock:
@@ -78,11 +113,6 @@ class Mixer:
     def idle(self) -> bool:
         with self._lock:
             return self._current is None and not self._queue
-
-    def clear(self) -> None:
-        with self._lock:
-            self._queue.clear()
-            self._current = None
 
     def fill(self, out: np.ndarray) -> None:
         """Write the next len(out) frames into out (n, 2): cue samples, then silence."""
@@ -112,7 +142,13 @@ class Mixer:
 class AudioOutput(Protocol):
     mixer: Mixer
 
-    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+    def play(
+        self,
+        samples: np.ndarray,
+        key: Hashable | None = None,
+        at: float | None = None,
+        priority: int = NORMAL,
+    ) -> None:
         """Queue (n, 2) samples; `at` (seconds on the session's timeline) is used by file output."""
         ...
 
@@ -152,8 +188,14 @@ class SoundDeviceOutput:
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(_device_problem(device, exc)) from exc
 
-    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
-        self.mixer.submit(samples, key)
+    def play(
+        self,
+        samples: np.ndarray,
+        key: Hashable | None = None,
+        at: float | None = None,
+        priority: int = NORMAL,
+    ) -> None:
+        self.mixer.submit(samples, key, priority)
 
     def wait(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -176,7 +218,13 @@ class WavOutput:
         self._chunks: list[tuple[int, np.ndarray]] = []
         self._end = 0  # frames
 
-    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+    def play(
+        self,
+        samples: np.ndarray,
+        key: Hashable | None = None,
+        at: float | None = None,
+        priority: int = NORMAL,
+    ) -> None:
         start = (
             self._end + (int(self.gap * SAMPLE_RATE) if self._chunks else 0)
             if at is None
@@ -203,7 +251,13 @@ class NullOutput:
     def __init__(self) -> None:
         self.mixer = Mixer()
 
-    def play(self, samples: np.ndarray, key: Hashable | None = None, at: float | None = None) -> None:
+    def play(
+        self,
+        samples: np.ndarray,
+        key: Hashable | None = None,
+        at: float | None = None,
+        priority: int = NORMAL,
+    ) -> None:
         return None
 
     def wait(self, timeout: float = 30.0) -> None:

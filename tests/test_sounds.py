@@ -1,6 +1,7 @@
 """Earcons rendered and measured; the committed default pack; pack validation errors."""
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -118,3 +119,31 @@ def test_wav_round_trip(tmp_path):
     y, rate = read_wav(tmp_path / "a.wav")
     assert rate == 22050 and y.shape == (1000, 2)
     np.testing.assert_allclose(y[:, 0], x, atol=1 / 32768)
+
+
+def test_no_speech_folder_is_left_behind_and_the_phrase_cache_is_bounded(tmp_path):
+    import subprocess
+    import sys
+
+    from fer_audio.sound.speech import Speaker, SpeechOptions
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    out = tmp_path / "cues.wav"
+    r = subprocess.run(
+        [sys.executable, "-m", "fer_audio", "sounds", "preview", "--audio-out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and not list(tmp.glob("fer-audio-tts-*"))
+    with Speaker(SpeechOptions(cache_phrases=2)) as speaker:
+        for word in ("happy", "sad", "angry", "sad"):
+            speaker.render(word)
+        assert list(speaker._cache) == ["angry", "sad"]  # the least recently used went first
+        folder = speaker._tmpdir
+        assert folder.is_dir()
+    assert not folder.exists()

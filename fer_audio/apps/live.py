@@ -138,6 +138,8 @@ def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: 
         if session.latencies:
             tell(f"Median time from frame to sound: {median_ms(session.latencies):.0f} ms.")
     log.close()
+    if session.cuer.speaker is not None:
+        session.cuer.speaker.close()
     if session.failure:
         warn(session.failure)
         return 1

@@ -98,6 +98,8 @@ def run_narrate(paths, options: NarrateOptions = NarrateOptions()) -> int:
         output.play(stereo(speaker.render(summary.sentence()), pan=False))
         output.wait(timeout=600)
         output.close()
+    if speaker is not None:
+        speaker.close()
     return 0 if summary.images > 0 else 1
 
 

@@ -43,7 +43,11 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
     output = open_output(
         audio_out, False, audio_device, "use --audio-out FILE.wav to write the cues to a file"
     )
-    run_preview(cuer, output, say=click.echo)
+    try:
+        run_preview(cuer, output, say=click.echo)
+    finally:
+        if speaker is not None:
+            speaker.close()
 
 
 @sounds.command("check")

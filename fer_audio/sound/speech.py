@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,7 @@ class SpeechOptions:
     voice: str | None = None  # engine voice id or a part of its name/language ("en", "english")
     rate: int = 190  # words per minute
     volume: float = 1.0  # 0..1
+    cache_phrases: int = 256  # rendered phrases kept for reuse (the least recently used go first)
 
 
 class Speaker:
@@ -46,7 +49,7 @@ class Speaker:
     def __init__(self, options: SpeechOptions = SpeechOptions()) -> None:
         self.options = options
         self._lock = threading.Lock()
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         try:
             import pyttsx3
 
@@ -61,6 +64,8 @@ class Speaker:
         except Exception as exc:  # pyttsx3 raises many kinds (OSError, RuntimeError, ImportError...)
             raise SpeechUnavailable(f"no text-to-speech engine ({exc}); install espeak-ng") from exc
         self._tmpdir = Path(tempfile.mkdtemp(prefix="fer-audio-tts-"))
+        # removed by close(), or when the Speaker is collected or the interpreter exits
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
         self._count = 0
 
     def _find_voice(self, wanted: str) -> str:
@@ -79,9 +84,13 @@ class Speaker:
 
     def render(self, text: str) -> np.ndarray:
         with self._lock:
-            if text not in self._cache:
-                self._cache[text] = self._render(text)
-            return self._cache[text]
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+            samples = self._cache[text] = self._render(text)
+            while len(self._cache) > max(self.options.cache_phrases, 1):
+                self._cache.popitem(last=False)
+            return samples
 
     def warm(self, phrases: list[str]) -> None:
         for phrase in phrases:
@@ -107,10 +116,14 @@ class Speaker:
         raise SpeechUnavailable(f"the speech engine wrote no audio for {text!r} ({error})")
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            for f in self._tmpdir.iterdir():
-                f.unlink()
-            os.rmdir(self._tmpdir)
+        """Removes the speaker's temporary folder (also done when it is collected)."""
+        self._cleanup()
+
+    def __enter__(self) -> Speaker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _read_when_ready(path: Path, timeout: float = 1.0) -> tuple[np.ndarray, int]:

@@ -324,3 +324,26 @@ def test_no_sound_device_at_all_is_said_in_plain_words():
     one_line_error(
         r, "no audio output device was found; use --audio-out FILE.wav to write the cues to a file"
     )
+
+
+def test_live_tells_a_bad_model_voice_or_sound_pack_before_opening_the_camera(tmp_path):
+    """Camera 7 does not exist here: each mistake is told, not 'camera 7 could not be opened'."""
+    not_tflite = tmp_path / "model.tflite"
+    not_tflite.write_text("not a model\n")
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "manifest.json").write_text("{")
+    cases = [
+        (["--model", str(not_tflite), "--quiet"], f"{not_tflite}: not a usable TFLite model"),
+        (["--cue", "speech", "--voice", "zz-no-such-voice"], "--voice zz-no-such-voice: no voice matches it"),
+        (["--sound-pack", str(pack)], f"{pack / 'manifest.json'}: not a valid manifest"),
+    ]
+    for extra, expected in cases:
+        r = subprocess.run(
+            [sys.executable, "-m", "fer_audio", "live", "--source", "7", "--no-audio", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"fer-audio: {expected}") and "camera" not in r.stderr, r.stderr

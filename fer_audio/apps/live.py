@@ -67,15 +67,17 @@ def build_session(
 ) -> LiveSession:
     """The one place a live session is built: source, recognizer, tracker, cues, sound, log and
     (when asked for) the viewer. Raises a FerAudioError naming the input that cannot be opened."""
+    # the model, the voice, the sound pack and the sound device first: a mistake in any of them
+    # is told before the camera turns on
+    recognizer = Recognizer(options.recognizer)
+    tracker = FaceTracker(options.tracker)
+    cuer = make_cuer(options, make_speaker(options, warn))
+    output = make_output(options)
     session_ref: list[LiveSession] = []
-    frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
     try:
-        recognizer = Recognizer(options.recognizer)
-        tracker = FaceTracker(options.tracker)
-        cuer = make_cuer(options, make_speaker(options, warn))
-        output = make_output(options)
+        frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
     except BaseException:
-        frames.close()
+        output.abort()
         raise
     out = options.outputs
     viewer = None

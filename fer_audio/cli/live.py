@@ -39,23 +39,24 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _check_live_options(
-    source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
-):
-    """Every live option that can be checked before the camera and the model are opened."""
+def _check_live_options(options: LiveOptions) -> None:
+    """Every live option that can be checked from the flags alone, before anything is opened."""
+    out, source = options.outputs, options.source.source
     check_outputs(
-        ("--audio-out", audio_out, WAV), ("--events-log", events_log, EVENTS), ("--record", record, VIDEO)
+        ("--audio-out", out.audio_out, WAV),
+        ("--events-log", out.events_log, EVENTS),
+        ("--record", out.record, VIDEO),
     )
-    if no_audio and audio_out:
+    if out.no_audio and out.audio_out:
         conflict(
             "--no-audio",
-            f"--audio-out {audio_out}",
+            f"--audio-out {out.audio_out}",
             "one writes the sound to a file, the other makes none; drop one",
         )
-    if no_audio and audio_device:
-        conflict("--no-audio", f"--audio-device {audio_device}", "--no-audio plays nothing; drop one")
-    check_audio_target(audio_out, audio_device, "the sound goes to the file, not a device; drop one")
-    if show and not _has_display():
+    if out.no_audio and out.audio_device:
+        conflict("--no-audio", f"--audio-device {out.audio_device}", "--no-audio plays nothing; drop one")
+    check_audio_target(out.audio_out, out.audio_device, "the sound goes to the file, not a device; drop one")
+    if out.show and not _has_display():
         fail(
             "--show: there is no display here (DISPLAY is not set); leave --show out, "
             "or save the video with --record FILE.mp4"
@@ -65,8 +66,8 @@ def _check_live_options(
             f"--source {source}: that is a folder; live reads a camera index, a video file or a stream URL "
             f"(for a folder of photos: fer-audio narrate {source})"
         )
-    check_sound_pack(sound_pack)
-    check_model(model)
+    check_sound_pack(options.sound_pack)
+    check_model(options.recognizer.classifier.model)
 
 
 @main.command()
@@ -164,17 +165,6 @@ def live(
 
     Example: fer-audio live --cue both --sensitivity low
     """
-    _check_live_options(
-        source, show, no_audio, audio_out, audio_device, events_log, record, sound_pack, model
-    )
-    if model and not quiet:
-        err(
-            f"fer-audio: note: --model {model}: the smoother reads it with the shipped model's calibration, "
-            "so cues may come later or more often than with the shipped model (training/README.md "
-            "says how to fit one)"
-        )
-    from fer_audio.apps.live import run_live
-
     options = LiveOptions(
         source=SourceOptions(source, realtime, max_seconds),
         recognizer=recognizer_options(model, detector, min_face, pose=gestures or gaze, align=align),
@@ -188,5 +178,14 @@ def live(
         sound_pack=sound_pack,
         outputs=OutputOptions(audio_out, no_audio, audio_device, events_log, record, show),
     )
+    _check_live_options(options)
+    if model and not quiet:
+        err(
+            f"fer-audio: note: --model {model}: the smoother reads it with the shipped model's calibration, "
+            "so cues may come later or more often than with the shipped model (training/README.md "
+            "says how to fit one)"
+        )
+    from fer_audio.apps.live import run_live
+
     say = (lambda _m: None) if quiet else click.echo
     sys.exit(run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}")))

@@ -158,6 +158,10 @@ class AudioOutput(Protocol):
 
     def close(self) -> None: ...
 
+    def abort(self) -> None:
+        """Close without writing anything (a session that could not start)."""
+        ...
+
 
 def parse_device(device: str | None) -> int | str | None:
     if device is None or device == "":
@@ -207,6 +211,9 @@ class SoundDeviceOutput:
         self._stream.stop()
         self._stream.close()
 
+    def abort(self) -> None:
+        self.close()
+
 
 class WavOutput:
     """Renders cues onto a timeline and writes one stereo WAV on close (atomically)."""
@@ -244,12 +251,18 @@ class WavOutput:
             total[start : start + len(samples)] += samples
         write_wav(self.path, np.clip(total, -1.0, 1.0), SAMPLE_RATE)
 
+    def abort(self) -> None:
+        self._chunks.clear()  # nothing was written: the file is made only by close()
+
 
 class NullOutput:
     """Plays nothing."""
 
     def __init__(self) -> None:
         self.mixer = Mixer()
+
+    def abort(self) -> None:
+        return None
 
     def play(
         self,

@@ -451,3 +451,94 @@ def test_bfloat16_on_the_cpu_trains_and_exports_in_float32(fer_csv, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["models"]["model-int8.tflite"]["test"] is not None
     assert keras.mixed_precision.global_policy().name == "float32"  # this process is untouched
+
+
+def test_label_weight_mixes_the_own_label_into_the_crowd_votes(fer_csv, ferplus_sample, tmp_path):
+    from training.train import prepare_data, targets
+
+    config = _config(fer_csv, tmp_path / "t", votes=str(ferplus_sample), label_weight=0.25)
+    part = prepare_data(config, lambda m: None)["fit"]
+    votes = targets(part, dataclasses.replace(config, label_weight=0.0))
+    mixed = targets(part, config)
+    np.testing.assert_allclose(mixed, 0.75 * votes + 0.25 * np.eye(7)[part.labels], rtol=1e-6)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_camera_augmentation_adds_noise_blur_and_an_exposure_curve():
+    import keras
+
+    from training.augment import CAMERA, Augment, AugmentOptions
+
+    plain = {
+        **dataclasses.asdict(AugmentOptions()),
+        "flip": False,
+        "rotation": 0.0,
+        "shift": 0.0,
+        "zoom": 0.0,
+        "brightness": 0.0,
+        "contrast": 0.0,
+        "cutout": 0.0,
+    }
+    faces = np.tile(np.linspace(40, 200, 48, dtype=np.float32), (8, 48, 1))[..., None]
+    same = keras.ops.convert_to_numpy(Augment(plain, seed=1)(faces, training=True))
+    np.testing.assert_allclose(same, faces, atol=1e-3)  # every camera effect off: untouched
+    camera = keras.ops.convert_to_numpy(Augment({**plain, **CAMERA}, seed=1)(faces, training=True))
+    assert camera.shape == faces.shape and camera.min() >= 0 and camera.max() <= 255
+    assert np.abs(camera - faces).mean() > 1.0  # changed
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(Augment({**plain, **CAMERA})(faces)), faces)
+
+
+def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, ferplus_sample, tmp_path):
+    pytest.importorskip("jax")
+    from training.augment import CAMERA, AugmentOptions
+
+    config = _config(
+        fer_csv,
+        tmp_path / "tf",
+        votes=str(ferplus_sample),
+        epochs=2,
+        limit=96,
+        label_weight=0.3,
+        augment=AugmentOptions(**CAMERA),
+    )
+    fit(config, log=lambda m: None)
+    assert all(np.isfinite(float(r["loss"])) for r in _history(tmp_path / "tf"))
+    script = NO_TENSORFLOW + (
+        "import keras\n"
+        "from training.augment import CAMERA, AugmentOptions\n"
+        "from training.model import ModelOptions\n"
+        "from training.train import TrainConfig, fit\n"
+        "assert keras.backend.backend() == 'jax'\n"
+        f"c = TrainConfig(data={str(fer_csv)!r}, votes={str(ferplus_sample)!r},\n"
+        f"    out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32, val_fraction=0.2, limit=96,\n"
+        "    label_weight=0.3,\n"
+        "    augment=AugmentOptions(**CAMERA), model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
+        "fit(c, log=print)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = _history(tmp_path / "jax")
+    assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
+    saved = json.loads((tmp_path / "jax" / "config.json").read_text())
+    assert saved["label_weight"] == 0.3 and saved["augment"]["noise"] == CAMERA["noise"]
+
+
+def test_a_network_rebuilt_from_its_int8_tflite_file_matches_it(full_run, fer_csv, tmp_path):
+    import keras
+
+    from fer_audio.data.datasets import load_dataset
+    from fer_audio.vision.classify import Classifier, ClassifierOptions
+    from training.export import to_tflite
+    from training.from_tflite import rebuild
+
+    model = keras.models.load_model(full_run / "best.keras")
+    path = tmp_path / "m.tflite"
+    path.write_bytes(to_tflite(model, "int8"))
+    data = load_dataset(fer_csv)
+    network = rebuild(path, TINY, data.splits["Training"].images)
+    faces = data.splits["PublicTest"].images.astype(np.float32)
+    ours = network.predict(faces[..., None], verbose=0)
+    theirs = Classifier(ClassifierOptions(model=str(path))).predict_batched(faces)
+    np.testing.assert_allclose(ours, theirs, atol=0.02)
+    assert (ours.argmax(1) == theirs.argmax(1)).mean() >= 0.95

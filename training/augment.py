@@ -26,6 +26,13 @@ class AugmentOptions:
     contrast: float = 0.3  # factor range 1 +- contrast
     cutout: float = 0.3  # probability of blanking one square per image
     cutout_size: int = 16  # pixels
+    # what a camera adds (0: off): sensor noise, defocus, exposure curve
+    noise: float = 0.0  # grey levels, largest standard deviation of Gaussian noise (per image 0..noise)
+    blur: float = 0.0  # probability of a 3x3 Gaussian blur (a face out of focus or moving)
+    gamma: float = 0.0  # exposure curve: grey ** 2**u with u uniform +-gamma (low light, glare)
+
+
+CAMERA = {"noise": 6.0, "blur": 0.3, "gamma": 0.5}  # `train --camera-augment`
 
 
 @keras.saving.register_keras_serializable(package="fer_audio")
@@ -51,6 +58,7 @@ class Augment(layers.Layer):
         x = ops.cast(x, "float32")
         x = self._geometry(x)
         x = self._photometry(x)
+        x = self._camera(x)
         x = self._cutout(x)
         return ops.clip(x, 0.0, 255.0)
 
@@ -79,6 +87,23 @@ class Augment(layers.Layer):
         factor = ops.reshape(self._uniform(n, 1.0 - o.contrast, 1.0 + o.contrast), (-1, 1, 1, 1))
         shift = ops.reshape(self._uniform(n, -o.brightness, o.brightness) * 255.0, (-1, 1, 1, 1))
         return (x - mean) * factor + mean + shift
+
+    def _camera(self, x):
+        o = self.options
+        n = ops.shape(x)[0]
+        if o.gamma > 0:
+            power = ops.reshape(2.0 ** self._uniform(n, -o.gamma, o.gamma), (-1, 1, 1, 1))
+            x = 255.0 * ops.power(ops.clip(x, 0.0, 255.0) / 255.0, power)
+        if o.blur > 0:
+            k = ops.convert_to_tensor([1.0, 2.0, 1.0], "float32")
+            kernel = ops.reshape(ops.outer(k, k) / 16.0, (3, 3, 1, 1))
+            blurred = ops.conv(x, kernel, padding="same")
+            active = ops.reshape(self._uniform(n, 0.0, 1.0) < o.blur, (-1, 1, 1, 1))
+            x = ops.where(active, blurred, x)
+        if o.noise > 0:
+            std = ops.reshape(self._uniform(n, 0.0, o.noise), (-1, 1, 1, 1))
+            x = x + std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        return x
 
     def _cutout(self, x):
         o = self.options

@@ -29,6 +29,10 @@ def run_train(
     if "widths" in overrides:  # the stem convolution takes the first stage's width
         widths = tuple(overrides.pop("widths"))
         overrides["model"] = dataclasses.replace(base.model, stem=widths[0], widths=widths)
+    if overrides.pop("camera_augment", False):
+        from training.augment import CAMERA
+
+        overrides["augment"] = dataclasses.replace(base.augment, **CAMERA)
     if overrides.get("init") and "model" not in overrides:  # the network of the run it starts from
         from training.distill import init_options
 

@@ -71,6 +71,8 @@ class TrainConfig:
     weight_decay: float = 0.01  # AdamW decoupled decay (multiplied by the learning rate)
     label_smoothing: float = 0.1  # for the dataset's own labels; crowd votes are already soft
     class_weight_power: float = 0.25  # weight = (1 / frequency) ** power, normalised to mean 1
+    label_weight: float = 0.0  # with votes: share of FER-2013's own label (one-hot) in each
+    # target, the rest the crowd's vote distribution (the crowd rarely names anger, disgust, fear)
     val_fraction: float = 0.1  # of Training, stratified, for model selection and early stop
     test_usage: str = "PublicTest"  # reported only, never used for a decision
     patience: int = 10  # epochs without a better validation score before stopping; 0: never stop
@@ -159,10 +161,14 @@ def prepare_data(config: TrainConfig, log: Log) -> dict[str, FaceSet]:
 
 
 def targets(part: FaceSet, config: TrainConfig) -> np.ndarray:
-    """(n, 7) float32: the vote distributions, or one-hot dataset labels."""
+    """(n, 7) float32: the vote distributions (mixed with the one-hot dataset label by
+    label_weight), or one-hot dataset labels."""
+    own = np.eye(NUM_CLASSES, dtype=np.float32)[part.labels]
     if config.votes:
-        return crowd.soft_targets(part.votes)[0]
-    return np.eye(NUM_CLASSES, dtype=np.float32)[part.labels]
+        votes = crowd.soft_targets(part.votes)[0]
+        w = np.float32(config.label_weight)
+        return votes if w == 0 else (1 - w) * votes + w * own
+    return own
 
 
 def hard_labels(part: FaceSet, config: TrainConfig) -> np.ndarray:

@@ -70,6 +70,25 @@ from fer_audio.errors import FerAudioError
     help="With --teacher: each teacher's output is its mean over the face and its mirror image.",
 )
 @click.option(
+    "--label-weight",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="With --votes: share of FER-2013's own label in each target, the rest the crowd's votes "
+    "(default 0).",
+)
+@click.option(
+    "--class-weight-power",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Weigh each image by (1 / its class's frequency) to this power: 0 none, 1 balanced (default 0.25).",
+)
+@click.option(
+    "--camera-augment",
+    is_flag=True,
+    default=None,
+    help="Also augment with what a camera adds: sensor noise, blur, an exposure curve.",
+)
+@click.option(
     "--init",
     type=str,
     default=None,
@@ -91,7 +110,7 @@ from fer_audio.errors import FerAudioError
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished epoch.")
 @click.option("--no-export", is_flag=True, help="Skip TFLite export and scoring at the end.")
-def train(
+def train(  # noqa: PLR0913 (one parameter per option: click's way)
     data,
     votes,
     out,
@@ -105,6 +124,9 @@ def train(
     teachers,
     distill_weight,
     teacher_mirror,
+    label_weight,
+    class_weight_power,
+    camera_augment,
     init,
     patience,
     bfloat16,
@@ -117,24 +139,10 @@ def train(
     """
     _check_training_inputs(data, votes, out, resume)
     stages = _parse_widths(widths)
-    from fer_audio.data.runs import best_files  # pathlib only: checked before TensorFlow loads
-
-    for teacher in teachers:
-        if not best_files(teacher):
-            fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
-    if distill_weight is not None and not teachers:
-        fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
-    if teacher_mirror and not teachers:
-        fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
-    if init is not None:
-        networks = best_files(init)
-        if not networks:
-            fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
-        if len(networks) > 1:
-            fail(
-                f"--init {init}: an ensemble of {len(networks)} networks; "
-                f"give one member's folder, e.g. {networks[0].parent}"
-            )
+    _check_teachers(teachers, distill_weight, teacher_mirror)
+    if label_weight is not None and not votes:
+        fail("--label-weight needs --votes FILE: it mixes FER-2013's own label into the crowd's votes")
+    _check_init(init)
     import signal
 
     # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
@@ -158,6 +166,9 @@ def train(
             teachers=tuple(teachers) or None,
             distill_weight=distill_weight,
             teacher_mirror=teacher_mirror,
+            label_weight=label_weight,
+            class_weight_power=class_weight_power,
+            camera_augment=camera_augment,
             init=init,
             patience=patience,
             bfloat16=bfloat16,
@@ -176,6 +187,33 @@ def train(
         else:
             os.remove(native_log)
     sys.exit(code)
+
+
+def _check_teachers(teachers: tuple[str, ...], distill_weight: float | None, mirror: bool | None) -> None:
+    from fer_audio.data.runs import best_files  # pathlib only: checked before TensorFlow loads
+
+    for teacher in teachers:
+        if not best_files(teacher):
+            fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
+    if distill_weight is not None and not teachers:
+        fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
+    if mirror and not teachers:
+        fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
+
+
+def _check_init(init: str | None) -> None:
+    from fer_audio.data.runs import best_files
+
+    if init is None:
+        return
+    networks = best_files(init)
+    if not networks:
+        fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
+    if len(networks) > 1:
+        fail(
+            f"--init {init}: an ensemble of {len(networks)} networks; "
+            f"give one member's folder, e.g. {networks[0].parent}"
+        )
 
 
 def _parse_widths(widths: str | None) -> tuple[int, ...] | None:

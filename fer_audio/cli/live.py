@@ -133,7 +133,7 @@ def _check_live_options(options: LiveOptions) -> None:
 @click.option("--quiet", is_flag=True, help="Print only errors and the closing summary.")
 @model_options
 @audio_options
-def live(
+def live(  # noqa: PLR0913 (one parameter per option: click's way)
     source,
     realtime,
     max_seconds,

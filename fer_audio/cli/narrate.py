@@ -48,7 +48,7 @@ from fer_audio.sound.speech import SpeechOptions
     help="Render the whole narration to this WAV file instead of speaking it.",
 )
 @speech_options
-def narrate(
+def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
     paths,
     speak,
     report,

@@ -46,10 +46,6 @@ def is_camera(source: str) -> bool:
     return source.strip().isdigit()
 
 
-def describe(source: str) -> str:
-    return f"camera {source}" if is_camera(source) else source
-
-
 def _open(source: str) -> cv2.VideoCapture:
     logging = cv2.utils.logging
     level = logging.getLogLevel()

@@ -207,3 +207,75 @@ def test_over_the_backlog_the_gesture_goes_before_any_emotion():
         m.fill(out)
         heard.append(round(float(out[0, 0]), 2))
     assert heard == [0.1, 0.3]
+
+
+def _start_pulse(runtime) -> dict:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SINK": "ferout"}
+    subprocess.run(
+        [
+            "pulseaudio",
+            "--daemonize=yes",
+            "--exit-idle-time=-1",
+            "-n",
+            "--use-pid-file=yes",
+            "--load=module-null-sink sink_name=ferout rate=44100 channels=2",
+            "--load=module-native-protocol-unix",
+            "--log-target=stderr",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-sink", "ferout"], env=env, check=True)
+    return env
+
+
+@pytest.mark.audio
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video, tmp_path):
+    """A real PulseAudio server (its own, beside the suite's) killed 3 s into a live session and
+    started again: 'sound lost' on stderr at once, PortAudio's own lines kept off it, and a
+    'sound back' cue when it plays again; the session goes on to the end."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while (got := cap.read())[0]:
+        frames.append(got[1])
+    h, w = frames[0].shape[:2]
+    clip = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 24.7, (w, h))
+    for _ in range(3):  # about 14 s
+        for frame in frames:
+            writer.write(frame)
+    writer.release()
+    runtime = tmp_path / "pulse"
+    runtime.mkdir(mode=0o700)
+    env = _start_pulse(runtime)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fer_audio", "live", "--source", str(clip), "--cue", "tone"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        time.sleep(4.0)
+        subprocess.run(["pulseaudio", "--kill"], env=env, check=True)
+        killed = time.monotonic()
+        time.sleep(2.0)
+        _start_pulse(runtime)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True)
+    assert proc.returncode == 0, err
+    assert err.splitlines()[0].startswith("fer-audio: sound lost: the audio device stopped playing"), err
+    assert "Expression" not in err and "pa_linux_alsa" not in err  # no third-party lines
+    assert "Sound back." in out and out.index("Sound back.") < out.index("Stopped.")
+    assert time.monotonic() - killed > 2.0 and "Summary: " in out

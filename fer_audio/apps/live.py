@@ -50,12 +50,12 @@ def make_cuer(options: LiveOptions, speaker) -> Cuer:
     return Cuer(load_pack(options.sound_pack), speaker, cues)
 
 
-def make_output(options: LiveOptions):
+def make_output(options: LiveOptions, on_state: Callable[[str], None] | None = None):
     from fer_audio.sound.audio import AudioDeviceError, open_output
 
     out = options.outputs
     try:
-        return open_output(out.audio_out, out.no_audio, out.audio_device)
+        return open_output(out.audio_out, out.no_audio, out.audio_device, on_state)
     except AudioDeviceError as exc:
         raise AudioDeviceError(
             f"{exc}; use --audio-out FILE.wav to write the sound to a file, or --no-audio"
@@ -72,8 +72,8 @@ def build_session(
     recognizer = Recognizer(options.recognizer)
     tracker = FaceTracker(options.tracker)
     cuer = make_cuer(options, make_speaker(options, warn))
-    output = make_output(options)
     session_ref: list[LiveSession] = []
+    output = make_output(options, lambda name: _on_sound_state(session_ref, name, warn))
     try:
         frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
     except BaseException:
@@ -155,6 +155,15 @@ def _on_source_state(session_ref: list[LiveSession], name: str) -> None:
         session_ref[0].state_cue("camera_lost", "Camera lost. Retrying.")
     elif name == "camera_back":
         session_ref[0].state_cue("ready", "Camera back.")
+
+
+def _on_sound_state(session_ref: list[LiveSession], name: str, warn: Say) -> None:
+    """The sound device went away or came back: said on stderr at once (a screen reader's own
+    speech may still work when our device is gone), and a cue when it plays again."""
+    if name == "sound_lost":
+        warn("sound lost: the audio device stopped playing; retrying every second (the session goes on)")
+    elif name == "sound_back" and session_ref:
+        session_ref[0].state_cue("ready", "Sound back.")
 
 
 def _install_sigint(session: LiveSession):

@@ -188,4 +188,22 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     from fer_audio.apps.live import run_live
 
     say = (lambda _m: None) if quiet else click.echo
-    sys.exit(run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}")))
+    native_log = _native_log() if not (no_audio or audio_out) else None
+    try:
+        code = run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}"))
+    finally:
+        if native_log is not None and os.path.exists(native_log):
+            os.remove(native_log)
+    sys.exit(code)
+
+
+def _native_log() -> str:
+    """The sound system's own lines (PortAudio prints three when a device goes away) go to a
+    temporary file, removed at the end: we say what happened in our own words."""
+    import tempfile
+
+    from fer_audio.native import send_native_stderr_to
+
+    path = os.path.join(tempfile.gettempdir(), f"fer-audio-live-{os.getpid()}.log")
+    send_native_stderr_to(path)
+    return path

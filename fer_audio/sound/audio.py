@@ -10,6 +10,7 @@ All take stereo float32 (n, 2) arrays at SAMPLE_RATE.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from fer_audio.sound.wavio import write_wav
 CHANNELS = 2
 BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)
 MAX_BACKLOG_SECONDS = 1.0  # queued audio beyond this is dropped, oldest first
+WATCH_INTERVAL = 0.2  # s between the sound device watchdog's checks
 
 
 class AudioDeviceError(FerAudioError, RuntimeError):
@@ -170,27 +172,80 @@ def parse_device(device: str | None) -> int | str | None:
 
 
 class SoundDeviceOutput:
-    """Real-time output through PortAudio, one stream for the whole session."""
+    """Real-time output through PortAudio, one stream for the whole session.
+
+    A watchdog thread notices when the device goes away (a sound server that stops, headphones
+    unplugged, a Bluetooth headset that drops: PortAudio's stream stops being active) and calls
+    on_state('sound_lost') at once, then reopens the stream every `retry` seconds and calls
+    on_state('sound_back') when it plays again. Cues submitted meanwhile wait in the mixer."""
 
     def __init__(
-        self, device: str | None = None, blocksize: int = BLOCK_SIZE, mixer: Mixer | None = None
+        self,
+        device: str | None = None,
+        blocksize: int = BLOCK_SIZE,
+        mixer: Mixer | None = None,
+        on_state: Callable[[str], None] | None = None,
+        retry: float = 1.0,
     ) -> None:
+        self.mixer = mixer or Mixer()
+        self.device, self.blocksize, self.retry = device, blocksize, retry
+        self.on_state = on_state or (lambda _state: None)
+        self.lost = False
+        self._closing = threading.Event()
+        self._lock = threading.Lock()  # the stream is swapped by the watchdog, closed by close()
+        self._stream = self._open()
+        self._watchdog = threading.Thread(target=self._watch, name="sound-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def _open(self):
         import sounddevice as sd
 
-        self.mixer = mixer or Mixer()
         try:
-            self._stream = sd.OutputStream(
+            stream = sd.OutputStream(
                 samplerate=SAMPLE_RATE,
                 channels=CHANNELS,
                 dtype="float32",
-                blocksize=blocksize,
-                device=parse_device(device),
+                blocksize=self.blocksize,
+                device=parse_device(self.device),
                 latency="low",
                 callback=self.mixer.callback,
             )
-            self._stream.start()
+            stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            raise AudioDeviceError(_device_problem(device, exc)) from exc
+            raise AudioDeviceError(_device_problem(self.device, exc)) from exc
+        return stream
+
+    def _watch(self) -> None:
+        while not self._closing.wait(WATCH_INTERVAL):
+            with self._lock:
+                if self._closing.is_set():
+                    return
+                alive = self._stream is not None and self._stream.active
+            if alive:
+                continue
+            self.lost = True
+            self.on_state("sound_lost")
+            self._reopen()
+
+    def _reopen(self) -> None:
+        with self._lock:
+            old, self._stream = self._stream, None
+        if old is not None:
+            with contextlib.suppress(Exception):  # its device is gone: closing it may fail too
+                old.close(ignore_errors=True)
+        while not self._closing.wait(self.retry):
+            try:
+                stream = self._open()
+            except AudioDeviceError:
+                continue
+            with self._lock:
+                if self._closing.is_set():
+                    stream.close(ignore_errors=True)
+                    return
+                self._stream = stream
+            self.lost = False
+            self.on_state("sound_back")
+            return
 
     def play(
         self,
@@ -203,13 +258,21 @@ class SoundDeviceOutput:
 
     def wait(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while not self.mixer.idle() and time.monotonic() < deadline:
+        while not self.mixer.idle() and not self.lost and time.monotonic() < deadline:
             time.sleep(0.005)
-        time.sleep(self._stream.latency + 2 * BLOCK_SIZE / SAMPLE_RATE)  # let the device play it out
+        with self._lock:
+            latency = self._stream.latency if self._stream is not None else 0.0
+        time.sleep(latency + 2 * BLOCK_SIZE / SAMPLE_RATE)  # let the device play it out
 
     def close(self) -> None:
-        self._stream.stop()
-        self._stream.close()
+        self._closing.set()
+        with self._lock:
+            if self._stream is not None:
+                with contextlib.suppress(Exception):
+                    self._stream.stop(ignore_errors=True)
+                    self._stream.close(ignore_errors=True)
+                self._stream = None
+        self._watchdog.join(timeout=2.0)
 
     def abort(self) -> None:
         self.close()
@@ -293,11 +356,15 @@ def _device_problem(device: str | None, exc: Exception) -> str:
 
 
 def open_output(
-    audio_out: str | None = None, no_audio: bool = False, device: str | None = None
+    audio_out: str | None = None,
+    no_audio: bool = False,
+    device: str | None = None,
+    on_state: Callable[[str], None] | None = None,
 ) -> AudioOutput:
-    """The backend the options ask for: --no-audio, --audio-out FILE.wav, or the sound device."""
+    """The backend the options ask for: --no-audio, --audio-out FILE.wav, or the sound device
+    (whose on_state hears 'sound_lost' and 'sound_back')."""
     if no_audio:
         return NullOutput()
     if audio_out:
         return WavOutput(audio_out)
-    return SoundDeviceOutput(device)
+    return SoundDeviceOutput(device, on_state=on_state)

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -306,3 +307,57 @@ def test_frame_errors_are_counted_reported_and_a_run_of_them_stops_the_session(v
     assert len(warned) == 1 and "could not be processed" in warned[0]
     assert f"{MAX_FAILED_FRAMES} frames could not be processed." in summary.line()
     assert summary.record()["errors"] == MAX_FAILED_FRAMES
+
+
+class StalledCapture(FlakyCapture):
+    """A real capture whose read() blocks after `fail_after` frames, as a stalled stream does,
+    and that records whether it was released while a read was still in progress."""
+
+    def __init__(self, path, fail_after):
+        super().__init__(path, fail_after)
+        self.reading = threading.Event()
+        self.unblock = threading.Event()
+        self.released_while_reading = False
+        self.released = threading.Event()
+
+    def read(self):
+        self.left -= 1
+        if self.left >= 0:
+            return self.cap.read()
+        self.reading.set()
+        self.unblock.wait(10)
+        self.reading.clear()
+        return False, None
+
+    def release(self):
+        self.released_while_reading = self.reading.is_set()
+        self.cap.release()
+        self.released.set()
+
+
+def test_closing_a_stalled_stream_never_releases_it_under_a_read(video):
+    cap = StalledCapture(video, fail_after=5)
+    src = FrameSource(SourceOptions("http://stalled.example/stream"), opener=lambda _s: cap)
+    frames = []
+    for frame in src:
+        frames.append(frame)
+        if len(frames) == 5:
+            break
+    assert cap.reading.wait(5)  # the reader thread is now stuck in read()
+    started = time.monotonic()
+    src.close()
+    assert time.monotonic() - started < 3.0 and not cap.released.is_set()
+    cap.unblock.set()  # the read returns: the reader thread releases the capture itself
+    assert cap.released.wait(5) and not cap.released_while_reading
+
+
+def test_a_paced_video_starts_when_it_is_first_read_not_when_it_was_opened(video):
+    src = FrameSource(SourceOptions(str(video), realtime=True))
+    time.sleep(1.5)  # loading models, warming speech
+    frames = []
+    for frame in src:
+        frames.append(frame)
+        time.sleep(0.02)  # processing: half a frame period of the 24.7 fps clip
+    src.close()
+    assert frames[0].index == 0 and src.dropped <= 2
+    assert len(frames) >= 110

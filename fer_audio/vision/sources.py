@@ -131,7 +131,14 @@ class FrameSource:
         return False
 
     def _run(self) -> None:
-        """Reader thread: keep the newest frame; pace files to real time."""
+        """Reader thread: keep the newest frame; pace files to real time. It owns the capture
+        while it runs (it may reopen it) and releases it when it ends."""
+        try:
+            self._read_loop()
+        finally:
+            self._cap.release()
+
+    def _read_loop(self) -> None:
         while not self._stop.is_set():
             frame = self._read_one()
             if frame is None:
@@ -155,6 +162,10 @@ class FrameSource:
 
     def __iter__(self):
         threaded = self.live or self.options.realtime
+        if self._thread is None and self._index == 0:
+            # the clock starts with the first frame asked for, not when the source was opened: the
+            # seconds spent loading models are neither skipped (files) nor counted (--max-seconds)
+            self._start = time.perf_counter()
         if threaded and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="frame-reader", daemon=True)
             self._thread.start()
@@ -179,10 +190,13 @@ class FrameSource:
             self._cond.notify_all()
 
     def close(self) -> None:
+        """Stops reading. A reader thread releases the capture itself when its read() returns
+        (a stalled stream may hold it past the 2 s wait: it is never released under it)."""
         self.stop()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
-        self._cap.release()
+        else:
+            self._cap.release()
 
     def __enter__(self) -> FrameSource:
         return self

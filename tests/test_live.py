@@ -361,3 +361,54 @@ def test_a_paced_video_starts_when_it_is_first_read_not_when_it_was_opened(video
     src.close()
     assert frames[0].index == 0 and src.dropped <= 2
     assert len(frames) >= 110
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 96 KiB tmpfs: room for the start of a session's files, not for all of them."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(folder)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.decode().strip()})")
+    yield folder
+    subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def _fill(folder, leave: int) -> None:
+    """Fill the disk of `folder`, then free `leave` bytes (tmpfs counts whole 4 KiB pages)."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"x" * 4096)
+        except OSError:
+            pass
+    os.truncate(filler, max(0, filler.stat().st_size - leave))
+
+
+def test_a_full_disk_for_the_events_log_and_the_audio_file(video, tmp_path, small_disk):
+    filler = small_disk / "filler"
+    _fill(small_disk, 8192)  # room for the events log, not for the sound
+    log, wav = small_disk / "events.jsonl", small_disk / "out.wav"
+    r = run_live("--source", video, "--no-realtime", "--events-log", log, "--audio-out", wav)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert any(f"--audio-out {wav}: could not be written" in line for line in lines), r.stderr
+    assert "Summary: 115 frames" in r.stdout  # the session went on to the end
+    assert not wav.exists() and not list(small_disk.glob(".out.partial-*"))  # nothing partial
+    if log.exists():  # what the log holds is whole records only
+        for line in log.read_text().splitlines():
+            json.loads(line)
+    filler.unlink()
+    _fill(small_disk, 0)  # no room at all
+    log = small_disk / "only.jsonl"
+    r = run_live("--source", video, "--no-realtime", "--no-audio", "--events-log", log)
+    assert r.returncode == 1 and f"--events-log {log}: could not be written" in r.stderr, r.stderr
+    assert "Summary: 115 frames" in r.stdout
+    records = [json.loads(line) for line in log.read_text().splitlines()]  # whole records only
+    assert all(rec["kind"] != "summary" for rec in records)
+    (small_disk / "filler").unlink()
+    ok = tmp_path / "ok.jsonl"
+    r = run_live("--source", video, "--no-realtime", "--no-audio", "--events-log", ok)
+    assert r.returncode == 0 and read_log(ok)[-1]["kind"] == "summary"

@@ -142,8 +142,10 @@ def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: 
     log.close()
     if session.cuer.speaker is not None:
         session.cuer.speaker.close()
-    if session.failure:
-        warn(session.failure)
+    problems = [p for p in (getattr(output, "error", ""), log.error, session.failure) if p]
+    for problem in problems:
+        warn(problem)
+    if problems:
         return 1
     return 130 if interrupted.is_set() or session.interrupted else 0
 

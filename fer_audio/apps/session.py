@@ -5,6 +5,8 @@ No printing: messages go to the ``say`` callback the caller passes (the CLI prin
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import threading
@@ -79,18 +81,37 @@ class EventLog:
 
     def __init__(self, path: str | os.PathLike[str] | None, opening: dict | None = None) -> None:
         # Held open for the whole session and closed by close(): events are flushed as they happen.
-        self._fh = Path(path).open("a", encoding="utf-8") if path else None  # noqa: SIM115
+        self.path = path
+        self.error = ""  # why the log could not be written ('' while all is well)
+        self._fh = Path(path).open("ab", buffering=0) if path else None  # noqa: SIM115
         if opening is not None:
             self.write(opening)
 
     def write(self, record: dict) -> None:
-        if self._fh is not None:
-            self._fh.write(json.dumps(record) + "\n")
-            self._fh.flush()
+        """Append one record; a write that fails (a full disk) is cut back to the last whole
+        record, the log is closed, and `error` says why (the session goes on without it)."""
+        if self._fh is None:
+            return
+        good = os.fstat(self._fh.fileno()).st_size
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        try:
+            if self._fh.write(line) != len(line):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            self.error = (
+                f"--events-log {self.path}: could not be written ({exc.strerror or exc}); "
+                "it holds the events up to then"
+            )
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fh.fileno(), good)
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            with contextlib.suppress(OSError):
+                self._fh.close()
 
 
 def session_record(options) -> dict:

@@ -11,8 +11,10 @@ All take stereo float32 (n, 2) arrays at SAMPLE_RATE.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+import wave
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -22,12 +24,13 @@ from typing import Protocol
 import numpy as np
 
 from fer_audio.errors import FerAudioError
+from fer_audio.outputs import temporary_name
 from fer_audio.sound.earcons import SAMPLE_RATE
-from fer_audio.sound.wavio import write_wav
 
 CHANNELS = 2
 BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)
 MAX_BACKLOG_SECONDS = 1.0  # queued audio beyond this is dropped, oldest first
+WAV_KEEP_SECONDS = 5.0  # WavOutput keeps this much of the timeline in memory before the newest cue
 WATCH_INTERVAL = 0.2  # s between the sound device watchdog's checks
 
 
@@ -279,14 +282,25 @@ class SoundDeviceOutput:
 
 
 class WavOutput:
-    """Renders cues onto a timeline and writes one stereo WAV on close (atomically)."""
+    """Renders cues onto a timeline and streams it to a stereo WAV file as it goes: memory holds
+    only the last few seconds (where a cue may still be placed), however long the session. The
+    file is written under a temporary name and takes its own name at close(); a write that
+    fails (a full disk) removes it, and later cues are dropped, with `error` saying why."""
 
     def __init__(self, path: str | Path, gap: float = 0.25) -> None:
         self.path = Path(path)
         self.gap = gap  # seconds of silence between sequential (at=None) cues
         self.mixer = Mixer()  # unused for timing; kept so callers can mute
-        self._chunks: list[tuple[int, np.ndarray]] = []
-        self._end = 0  # frames
+        self.error = ""  # why the file could not be written ('' while all is well)
+        self._tmp = temporary_name(self.path)
+        self._wav = wave.open(str(self._tmp), "wb")  # noqa: SIM115 (closed by close/abort)
+        self._wav.setnchannels(CHANNELS)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(SAMPLE_RATE)
+        self._buffer = np.zeros((0, CHANNELS), np.float32)  # the timeline from frame _written on
+        self._written = 0  # frames already on disk
+        self._end = 0  # frames: the end of the last cue
+        self._any = False
 
     def play(
         self,
@@ -295,27 +309,61 @@ class WavOutput:
         at: float | None = None,
         priority: int = NORMAL,
     ) -> None:
-        start = (
-            self._end + (int(self.gap * SAMPLE_RATE) if self._chunks else 0)
-            if at is None
-            else int(at * SAMPLE_RATE)
-        )
-        start = max(start, 0)
-        if not self.mixer.muted:
-            self._chunks.append((start, np.asarray(samples, np.float32)))
+        gap = int(self.gap * SAMPLE_RATE) if self._any else 0
+        start = self._end + gap if at is None else int(at * SAMPLE_RATE)
+        start = max(start, self._written)  # what is on disk is final
+        samples = np.asarray(samples, np.float32)
         self._end = max(self._end, start + len(samples))
+        self._any = True
+        if self.mixer.muted or self.error:
+            return
+        need = self._end - self._written
+        if need > len(self._buffer):
+            self._buffer = np.concatenate(
+                [self._buffer, np.zeros((need - len(self._buffer), CHANNELS), np.float32)]
+            )
+        self._buffer[start - self._written : start - self._written + len(samples)] += samples
+        self._flush(max(0, start - self._written - int(WAV_KEEP_SECONDS * SAMPLE_RATE)))
+
+    def _flush(self, frames: int) -> None:
+        """Write the first `frames` of the buffer to disk."""
+        if frames <= 0 or self.error:
+            return
+        pcm = (np.clip(self._buffer[:frames], -1.0, 1.0) * 32767.0).round().astype("<i2")
+        try:
+            self._wav.writeframesraw(pcm.tobytes())
+        except OSError as exc:
+            self.error = (
+                f"--audio-out {self.path}: could not be written ({exc.strerror or exc}); nothing was kept"
+            )
+            self.abort()
+            return
+        self._buffer = self._buffer[frames:]
+        self._written += frames
 
     def wait(self, timeout: float = 30.0) -> None:
         return None
 
     def close(self) -> None:
-        total = np.zeros((self._end, CHANNELS), np.float32)
-        for start, samples in self._chunks:
-            total[start : start + len(samples)] += samples
-        write_wav(self.path, np.clip(total, -1.0, 1.0), SAMPLE_RATE)
+        if self.error:
+            return
+        self._flush(self._end - self._written)
+        if self.error:
+            return
+        try:
+            self._wav.close()  # writes the header's lengths
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            self.error = (
+                f"--audio-out {self.path}: could not be written ({exc.strerror or exc}); nothing was kept"
+            )
+            self._tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
-        self._chunks.clear()  # nothing was written: the file is made only by close()
+        """Remove the partial file; nothing is written."""
+        with contextlib.suppress(Exception):
+            self._wav.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 class NullOutput:

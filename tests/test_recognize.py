@@ -168,3 +168,15 @@ def test_the_bordered_search_adds_no_face_on_scrambled_faces(detectable_faces):
         scrambled = np.vstack([np.hstack([blocks[i] for i in order[r * 4 : r * 4 + 4]]) for r in range(4)])
         false += len(recognizer.detect(cv2.resize(scrambled, (200, 200), interpolation=cv2.INTER_NEAREST)))
     assert false == 0
+
+
+def test_a_small_icon_is_not_read_as_a_face_crop(public_test_faces):
+    from fer_audio.vision.recognize import Recognizer
+
+    recognizer = Recognizer()
+    icon = np.full((64, 64), 200, np.uint8)
+    cv2.circle(icon, (32, 32), 24, 60, -1)
+    cv2.putText(icon, "A", (18, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 250, 3)
+    assert recognizer.analyze(icon) == []
+    crops = [f for faces in public_test_faces.values() for f in faces[:5]]
+    assert sum(len(recognizer.analyze(f)) == 1 for f in crops) >= 0.9 * len(crops)

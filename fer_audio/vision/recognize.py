@@ -33,7 +33,7 @@ class RecognizerOptions:
     classifier: ClassifierOptions = field(default_factory=ClassifierOptions)
     crop_margin: float = CROP_MARGIN  # per side, fraction of the detected box
     whole_image_max: int = 128  # pixels: a square image up to this side with no face found is
-    # classified as one face crop (FER-style 48x48 crops); 0 turns this off
+    # classified as one face crop (FER-style 48x48 crops) if the face mesh sees a face in it; 0: off
     fill_margin: float = 0.3  # where no face is found, look again with a border of this fraction
     # of the image's longer side on every side: a face that fills the photo or is cut by its
     # edges (a portrait crop) has no margin for the detector's window otherwise; 0 turns this off
@@ -65,7 +65,7 @@ class Recognizer:
         boxes = self.detector.detect(gray)
         if not boxes and self.options.fill_margin > 0:
             boxes = self._detect_bordered(gray)
-        if not boxes and self._is_face_crop(gray):
+        if not boxes and self._is_face_crop(gray) and self._holds_a_face(gray):
             boxes = [FaceBox(0, 0, gray.shape[1], gray.shape[0], 0.0)]
         return left_to_right(boxes)
 
@@ -111,6 +111,15 @@ class Recognizer:
             except ModelFileMissing:
                 self._no_mesh = True
         return self._mesh or getattr(self, "_mesh_check", None)
+
+    def _holds_a_face(self, gray: np.ndarray) -> bool:
+        """Whether the face mesh sees a face filling `gray` (an icon or a logo: no); True where
+        the mesh's model file is not installed."""
+        mesh = self._face_check()
+        if mesh is None:
+            return True
+        h, w = gray.shape[:2]
+        return mesh.mesh(gray, [FaceBox(0, 0, w, h)])[0].score >= MIN_FACE_SCORE
 
     def _is_face_crop(self, gray: np.ndarray) -> bool:
         h, w = gray.shape[:2]

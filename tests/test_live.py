@@ -412,3 +412,59 @@ def test_a_full_disk_for_the_events_log_and_the_audio_file(video, tmp_path, smal
     ok = tmp_path / "ok.jsonl"
     r = run_live("--source", video, "--no-realtime", "--no-audio", "--events-log", ok)
     assert r.returncode == 0 and read_log(ok)[-1]["kind"] == "summary"
+
+
+def test_a_key_that_fails_does_not_end_the_keys():
+    from fer_audio.apps.keys import KeyReader
+
+    master, slave = pty.openpty()
+    stream = os.fdopen(slave, "r")
+    seen, errors = [], []
+
+    def on_key(ch):
+        if ch == " ":
+            raise KeyError("tracks changed")
+        seen.append(ch)
+
+    reader = KeyReader(on_key, stream=stream, on_error=errors.append)
+    reader.start()
+    try:
+        os.write(master, b" ")
+        os.write(master, b"q")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not seen:
+            time.sleep(0.02)
+    finally:
+        reader.stop()
+        stream.close()
+        os.close(master)
+    assert seen == ["q"] and len(errors) == 1 and "could not be handled" in errors[0]
+
+
+def test_space_from_another_thread_while_frames_are_processed(video):
+    """The key thread asks for the current emotion again and again while the frame loop changes
+    the tracker: no error on either side, and the session runs to the end."""
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions, OutputOptions
+
+    session = build_session(
+        LiveOptions(source=SourceOptions(str(video), realtime=False), outputs=OutputOptions(no_audio=True))
+    )
+    errors, done = [], threading.Event()
+
+    def press_space():
+        while not done.is_set():
+            try:
+                session.say_current()
+            except Exception as exc:
+                errors.append(exc)
+
+    presser = threading.Thread(target=press_space)
+    presser.start()
+    try:
+        summary = session.run()
+    finally:
+        done.set()
+        presser.join()
+        session.source.close()
+    assert errors == [] and summary.errors == 0 and summary.frames >= 100

@@ -13,8 +13,11 @@ from collections.abc import Callable
 class KeyReader:
     """Calls on_key(ch) for each key pressed while running; restores the terminal on stop()."""
 
-    def __init__(self, on_key: Callable[[str], None], stream=None) -> None:
+    def __init__(
+        self, on_key: Callable[[str], None], stream=None, on_error: Callable[[str], None] | None = None
+    ) -> None:
         self.on_key = on_key
+        self.on_error = on_error or (lambda _m: None)
         self.stream = stream or sys.stdin
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -45,7 +48,11 @@ class KeyReader:
                 data = os.read(fd, 1)
                 if not data:
                     return
-                self.on_key(data.decode("utf-8", "ignore"))
+                key = data.decode("utf-8", "ignore")
+                try:
+                    self.on_key(key)
+                except Exception as exc:  # a key that fails must not end the keys: q still has to work
+                    self.on_error(f"key {key!r} could not be handled: {exc}")
 
     def stop(self) -> None:
         self._stop.set()

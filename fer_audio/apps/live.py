@@ -115,7 +115,7 @@ def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: 
     after Ctrl-C, as for any interrupted command). Raises a FerAudioError where an input cannot be opened."""
     session = build_session(options, say, tell, warn)
     output, frames, log = session.output, session.source, session.log
-    keys = _start_keys(session, output, say)
+    keys = _start_keys(session, output, say, warn)
     previous = _install_sigint(session)
     interrupted = threading.Event()
     try:
@@ -176,7 +176,7 @@ def _install_sigint(session: LiveSession):
     return signal.signal(signal.SIGINT, handler)
 
 
-def _start_keys(session: LiveSession, output, say: Say):
+def _start_keys(session: LiveSession, output, say: Say, warn: Say):
     from fer_audio.apps.keys import KeyReader
 
     if not KeyReader.available():
@@ -191,7 +191,7 @@ def _start_keys(session: LiveSession, output, say: Say):
         elif ch.lower() == "q":
             session.stop()
 
-    reader = KeyReader(on_key)
+    reader = KeyReader(on_key, on_error=warn)
     reader.start()
     return reader
 

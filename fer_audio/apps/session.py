@@ -189,6 +189,7 @@ class LiveSession:
         self.source, self.processor, self.cuer, self.output, self.log = source, processor, cuer, output, log
         self.say, self.on_frame, self.warn = say, on_frame, warn
         self.failure = ""  # why the session stopped early ('' when it did not)
+        self._state_lock = threading.Lock()  # the tracker and its smoothers: the frame loop vs keys
         self._error_texts: set[str] = set()
         self._stop = threading.Event()
         self.events = 0
@@ -237,15 +238,17 @@ class LiveSession:
         self.say(_event_text(event))
 
     def say_current(self) -> None:
-        tracks = self.processor.tracker.heard_tracks()
-        if not tracks:
+        """Space: say each heard face's current emotion (called from the key thread)."""
+        with self._state_lock:
+            current = [
+                (tr.id, tr.smoother.announce_current(self._t)) for tr in self.processor.tracker.heard_tracks()
+            ]
+        if not current:
             self.say("No face.")
             self.output.play(self.cuer.render_state("face_lost"), at=self._t)
             return
-        for tr in tracks:
-            s = tr.smoother
-            e = s.announce_current(self._t)
-            self.output.play(self.cuer.render(e), key=(tr.id, "face"), at=self._t)
+        for face, e in current:
+            self.output.play(self.cuer.render(e), key=(face, "face"), at=self._t)
             self.say(f"Now: {e.emotion}.")
 
     def stop(self) -> None:
@@ -261,7 +264,8 @@ class LiveSession:
             self._t = frame.t
             frames += 1
             try:
-                events = self.processor.process(frame)
+                with self._state_lock:
+                    events = self.processor.process(frame)
                 failing = 0
             except Exception as exc:  # one bad frame must never end the session; a run of them does
                 self.errors += 1

@@ -180,3 +180,29 @@ def test_a_small_icon_is_not_read_as_a_face_crop(public_test_faces):
     assert recognizer.analyze(icon) == []
     crops = [f for faces in public_test_faces.values() for f in faces[:5]]
     assert sum(len(recognizer.analyze(f)) == 1 for f in crops) >= 0.9 * len(crops)
+
+
+def test_a_model_whose_sidecar_names_another_class_order_is_refused(tmp_path):
+    import json
+
+    from fer_audio.vision.classify import (
+        Classifier,
+        ClassifierOptions,
+        ModelError,
+        default_model_path,
+        model_card,
+    )
+
+    assert Classifier().has_sidecar  # the shipped model carries its own
+    model = tmp_path / "theirs.tflite"
+    model.write_bytes(default_model_path().read_bytes())
+    assert not Classifier(ClassifierOptions(model=str(model))).has_sidecar  # an older export: allowed
+    card = model_card()
+    card["classes"] = ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear"]  # FER+'s order
+    (tmp_path / "theirs.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="would be read wrongly"):
+        Classifier(ClassifierOptions(model=str(model)))
+    card = model_card(input_range=(-1.0, 1.0))
+    (tmp_path / "theirs.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"fer-audio gives 48x48 grey faces in 0\.\.255"):
+        Classifier(ClassifierOptions(model=str(model)))

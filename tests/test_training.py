@@ -166,6 +166,8 @@ def test_a_finished_run_resumes_from_its_best_network_alone(fer_csv, full_run, t
 
     messages.clear()
     metrics = finalize(run, log=messages.append)
+    card = json.loads((run / "model.json").read_text())  # the sidecar: how to read the model
+    assert card["classes"][0] == "angry" and card["input"]["range"] == [0.0, 255.0]
     assert (run / "model-int8.tflite").exists() and "test" in metrics["models"]["model-int8.tflite"]
     assert f"{run}: no history.csv, so no curves.png" in messages and not (run / "curves.png").exists()
 

@@ -20,7 +20,7 @@ from fer_audio.data.evaluation import scores_json
 from fer_audio.data.runs import best_files
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
-from fer_audio.vision.classify import Classifier, ClassifierOptions
+from fer_audio.vision.classify import Classifier, ClassifierOptions, model_card, sidecar_path
 from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
 from training.score import summary
 from training.train import Log, TrainConfig, prepare_data
@@ -90,6 +90,7 @@ def finalize(run: str | Path, log: Log = print, data: str | None = None, votes: 
     for name, quantization, flip in VARIANTS:
         exported = with_flip_average(model) if flip else model
         blob = to_tflite(exported, quantization)
+        write_atomic(sidecar_path(out / name), json.dumps(model_card(), indent=2))
         write_atomic(out / name, blob)
         classifier = Classifier(ClassifierOptions(model=str(out / name)))
         entry: dict = {"bytes": len(blob), "quantization": quantization, "flip_average": flip}

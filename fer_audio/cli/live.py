@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -29,6 +30,7 @@ from fer_audio.events.smoothing import sensitivity as smoother_preset
 from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
+from fer_audio.vision.classify import sidecar_path
 from fer_audio.vision.sources import SourceOptions
 
 
@@ -185,6 +187,12 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
             "so cues may come later or more often than with the shipped model (training/README.md "
             "says how to fit one)"
         )
+        if not sidecar_path(Path(model)).is_file():
+            err(
+                f"fer-audio: note: --model {model}: no {sidecar_path(Path(model)).name} beside it names its "
+                "classes; they are read in fer-audio's order (angry, disgust, fear, happy, sad, surprise, "
+                "neutral)"
+            )
     from fer_audio.apps.live import run_live
 
     say = (lambda _m: None) if quiet else click.echo

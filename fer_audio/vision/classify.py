@@ -5,6 +5,7 @@ Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.errors import FerAudioError
-from fer_audio.labels import NUM_CLASSES
+from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.vision.litert import TFLiteModel
 from fer_audio.vision.preprocess import INPUT_SIZE
 
@@ -21,6 +22,44 @@ DEFAULT_MODEL = "fer2013.tflite"  # in fer_audio/models/
 
 class ModelError(FerAudioError, RuntimeError):
     """The model file is missing, unreadable or of the wrong shape."""
+
+
+INPUT_RANGE = (0.0, 255.0)  # grey values the model is fed (it standardises each face itself)
+
+
+def model_card(classes=EMOTIONS, input_range=INPUT_RANGE) -> dict:
+    """What a model's sidecar (MODEL.json beside MODEL.tflite) says about how to read it."""
+    return {
+        "classes": list(classes),
+        "input": {"shape": [INPUT_SIZE, INPUT_SIZE, 1], "range": list(input_range), "color": "grey"},
+    }
+
+
+def sidecar_path(model: Path) -> Path:
+    return model.with_suffix(".json")
+
+
+def check_sidecar(model: Path) -> bool:
+    """Checks the class order and input range in the model's sidecar against this tool's; False
+    where there is no sidecar (a model from before sidecars: read as fer-audio's own order)."""
+    path = sidecar_path(model)
+    if not path.is_file():
+        return False
+    try:
+        card = json.loads(path.read_text())
+        classes, shape, low_high = card["classes"], card["input"]["shape"], card["input"]["range"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: not a model sidecar ({exc}); remove it or write it again") from exc
+    if list(classes) != list(EMOTIONS):
+        raise ModelError(
+            f"{model}: its classes are {', '.join(map(str, classes))}; fer-audio reads "
+            f"{', '.join(EMOTIONS)} in that order, so this model would be read wrongly"
+        )
+    if list(shape) != [INPUT_SIZE, INPUT_SIZE, 1] or [float(v) for v in low_high] != list(INPUT_RANGE):
+        raise ModelError(
+            f"{model}: it wants input {shape} in {low_high}; fer-audio gives 48x48 grey faces in 0..255"
+        )
+    return True
 
 
 def default_model_path() -> Path:
@@ -41,6 +80,7 @@ class Classifier:
         if not path.is_file():
             raise ModelError(f"{path}: model file not found; pass --model FILE.tflite")
         self.path = path
+        self.has_sidecar = check_sidecar(path)
         try:
             self._model = TFLiteModel(path, options.threads)
             self._check()

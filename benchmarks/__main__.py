@@ -820,8 +820,26 @@ SECTIONS = {
     "glass": bench_glass_to_ear,
     "gestures": bench_gestures,
     "alignment": bench_alignment,
-    "realworld": lambda: bench_realworld(say, FER_DETECTOR),
+    "realworld": lambda: bench_realworld(say, FER_DETECTOR, **_realworld_models()),
 }
+
+
+REALWORLD_MODEL: list[str] = []  # --model, set in main()
+
+
+def _realworld_models() -> dict:
+    """The live and narrate options for `realworld` with --model MODEL.tflite (else the defaults)."""
+    if not REALWORLD_MODEL:
+        return {}
+    from fer_audio.apps.options import LiveOptions
+    from fer_audio.vision.recognize import RecognizerOptions
+
+    classifier = ClassifierOptions(model=REALWORLD_MODEL[0])
+    live = LiveOptions()
+    return {
+        "options": replace(live, recognizer=replace(live.recognizer, classifier=classifier)),
+        "photo_options": RecognizerOptions(classifier=classifier),
+    }
 
 
 def main() -> None:
@@ -838,7 +856,16 @@ def main() -> None:
         metavar="MODEL.tflite",
         help="classify: also time this model in the same rounds (repeatable), e.g. a wider student",
     )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="MODEL.tflite",
+        help="realworld: measure this model instead",
+    )
     args = parser.parse_args()
+    if args.model is not None:
+        REALWORLD_MODEL.append(str(args.model))
     if not TAR.exists():
         sys.exit(f"benchmarks: {TAR} is missing (the benchmarks read FER-2013 and the video from ../shared)")
     for path in args.candidate:

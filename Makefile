@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint format bench system models clean
+.PHONY: run test lint format bench system models wheel-check clean
 
 system:
 	@scripts/install-system-deps.sh
@@ -35,8 +35,13 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: system $(VENV)/.dev-installed models lint
+test: system $(VENV)/.dev-installed models lint wheel-check
 	$(BIN)/python -m pytest
+
+# The wheel a user installs: built here (with the MediaPipe files), installed in a fresh virtual
+# environment, and run offline on the shared video, a photo and the sound preview.
+wheel-check: models
+	scripts/check-wheel.sh $(PYTHON)
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
@@ -47,4 +52,4 @@ bench: system $(VENV)/.dev-installed models
 	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info .wheel-venv

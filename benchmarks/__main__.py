@@ -27,6 +27,7 @@ from benchmarks import fer_baseline
 from benchmarks.earcon_metrics import min_pairwise_distance
 from benchmarks.realworld import bench_realworld
 from benchmarks.smoothing_eval import evaluate as evaluate_smoothing
+from benchmarks.soak import bench_soak_live
 from fer_audio.data import crowd
 from fer_audio.data.datasets import load_dataset
 from fer_audio.data.evaluation import scores_json
@@ -846,7 +847,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("sections", nargs="*", help=f"some of: {', '.join([*SECTIONS, 'soak'])}")
+    parser.add_argument("sections", nargs="*", help=f"some of: {', '.join([*SECTIONS, 'soak', 'soak-live'])}")
     parser.add_argument("--soak-minutes", type=float, default=10.0)
     parser.add_argument(
         "--candidate",
@@ -886,6 +887,8 @@ def main() -> None:
     for name in chosen:
         if name == "soak":
             results[name] = bench_soak(args.soak_minutes)
+        elif name == "soak-live":
+            results[name] = bench_soak_live(say, VIDEO, args.soak_minutes)
         elif name == "classify":
             results[name] = bench_classify(candidates=tuple(args.candidate))
         else:

@@ -33,13 +33,11 @@ GAZE = ("looking", "looking_away")
 class GestureOptions:
     gestures: bool = True  # nod and shake events
     gaze: bool = True  # looking / looking_away events
-    # Tuned on pose tracks of benchmarks/gestures_eval.py's clips and the shared video (the
-    # largest F1 of the weaker gesture with at most one false gesture a minute on the video):
+    # thresholds tuned with python -m benchmarks gestures: BENCHMARKS.md, "Tuning notes"
     smoothing: float = 0.05  # s, time constant of the pose low-pass (the mesh's jitter)
     swing: float = 6.0  # degrees, smallest move between turning points that counts as a swing
     nod_travel: float = 18.0  # degrees, smallest sum of a nod's two swings (pitch)
-    shake_travel: float = 32.0  # degrees, of a shake's (yaw: larger; the shared video's woman
-    # turning to look elsewhere and back reaches about 23)
+    shake_travel: float = 32.0  # degrees, smallest sum of a shake's two swings (yaw)
     max_swing: float = 0.8  # s, a slower swing is a turn of the head, not part of a gesture
     min_duration: float = 0.2  # s, two swings faster than this are jitter
     dominance: float = 1.5  # the gesture's axis moved at least this many times the other's

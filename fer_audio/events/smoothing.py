@@ -52,15 +52,8 @@ MODEL_CALIBRATION: Calibration = (
 
 @dataclass(frozen=True)
 class SmootherOptions:
-    """Defaults tuned with benchmarks/tune_smoothing.py on PublicTest sequences (the shipped
-    model's real noise at 15 and 30 fps, each face's true emotion the crowd's majority), then the
-    best-ranked nearby setting that also passes tests/test_smoothing.py's real faces in file order
-    (the tuner's own pick for this model, 0.3 s, margin 0.02 and a 0.2 s dwell, said "angry" for a
-    moment when some of the first crowd-happy faces were read as angry). Of the nearby settings
-    that pass, scored on the tuner's 100 second-round sequences: 0.35 s with a 0.2 s dwell was
-    soonest (median latency 0.44 s, event F1 0.995) but heard "sad" for a moment between the
-    smiles of ../shared/videos/phone-smile.mp4, which a 0.25 s dwell does not; with that dwell,
-    0.3 s (0.46 s, F1 0.999) is sooner than 0.35 s (0.49 s, 0.999). Figures in the README."""
+    """How one face's probability stream becomes events (module docstring: the steps). The
+    defaults are the `medium` sensitivity; how they were tuned: BENCHMARKS.md, "Tuning notes"."""
 
     time_constant: float = 0.3  # s, of the exponential moving average of calibrated log-probabilities
     margin: float = 0.06  # the new emotion must lead the last announced one by this much

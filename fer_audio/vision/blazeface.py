@@ -1,7 +1,7 @@
 """BlazeFace (MediaPipe's short-range face detector) through LiteRT, with a tiled pass for small faces.
 
-The model sees a 128x128 image and finds faces from about a quarter of its side up (measured
-for the issue: 92% of 32 px faces, 6% of 20 px ones). So a frame is scanned whole, then, while
+The model sees a 128x128 image and finds faces from about a quarter of its side up (BENCHMARKS.md,
+"Tuning notes"). So a frame is scanned whole, then, while
 smaller faces are wanted, in square tiles half as large at each level, overlapping by half a
 tile so every face up to half a tile's side lies wholly inside one tile; each level keeps only
 the faces the level above is too coarse for. All tiles of a frame go through the model as one
@@ -183,8 +183,7 @@ class BlazeFaceDetector:
         h, w = gray.shape[:2]
         scale = min(1.0, self.options.max_side / max(h, w))
         size = (round(w * scale), round(h * scale))
-        # linear, not area: area-averaged frames (tiles are area-averaged again) gave the woman's face
-        # in 104 of the video's 115 frames against 107 (python -m benchmarks detectors, same run)
+        # linear, not area, interpolation (BENCHMARKS.md, "Tuning notes")
         scan = gray if scale == 1.0 else cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
         sh, sw = scan.shape[:2]
         dets = self._run(scan, tiles(sw, sh, self.options.min_face * scale))

@@ -2,13 +2,9 @@
 
 The default backend, OpenCV's Haar cascade, ships inside opencv-python 4 and works offline.
 
-Which cascade and how it scans (python -m benchmarks detectors prints the comparison): of the
-frontal-face cascades in opencv-python, "alt2" with a pyramid step of 1.2 and one neighbour
-finds more of the sharp PublicTest faces in the narrate benchmark's 200 photos than "default"
-with step 1.1 and five neighbours (160 against 149) in 2.5x less time, and more of the faces
-pasted into frames of the shared video at every size from 40 px (at 40 px, 41% against 21%),
-with about as many boxes on 800 upside-down or scrambled faces (17 against 15). Following a face
-in video, the search near it uses a finer step (near_scale_factor), which keeps its box steady.
+The cascade, its pyramid step and neighbours were chosen with `python -m benchmarks detectors`
+(BENCHMARKS.md, "Tuning notes"). Following a face in video, the search near it uses a finer step
+(near_scale_factor), which keeps its box steady.
 """
 
 from __future__ import annotations
@@ -38,12 +34,9 @@ class DetectorOptions:
     near_scale_factor: float = 1.05  # Haar pyramid step of the search near a known face (video):
     # cheap in that small region, and the finer sizes keep the box, and so the crop, steady
     min_score: float = 0.0  # Haar: drop detections whose cascade level weight is not above this
-    equalize: bool = False  # Haar: equalise the histogram first. Off: the cascade normalises each
-    # window's contrast itself, and with the "default" cascade equalising added false faces (13
-    # against 3 of the shared video's 115 frames); its cost in recall was measured only on the
-    # blurred photos of an earlier, faulty copy of the data, not on sharp ones
-    face_score: float = 0.7  # BlazeFace: lowest face score kept (MediaPipe's own is 0.5: with it,
-    # 84 boxes on 300 upside-down or scrambled faces, and a second "face" in 47 of the video's frames)
+    equalize: bool = False  # Haar: equalise the histogram first (the cascade normalises each
+    # window's contrast itself; see BENCHMARKS.md, "Tuning notes")
+    face_score: float = 0.7  # BlazeFace: lowest face score kept (MediaPipe's own is 0.5)
     threads: int = 1  # BlazeFace: LiteRT threads
     verify: bool = True  # BlazeFace: keep a face only if the face mesh also sees one there
     mesh_score: float = 0.9  # BlazeFace with verify: the face mesh's lowest face score kept

@@ -27,7 +27,7 @@ import argparse
 import itertools
 from concurrent.futures import ProcessPoolExecutor
 
-from benchmarks.__main__ import _by_class, _model_outputs, crowd_truth, data
+from benchmarks.common import by_class, crowd_truth, data, model_outputs
 from benchmarks.smoothing_eval import REPORT_SEED, evaluate
 from fer_audio.events import calibration
 from fer_audio.events.smoothing import SmootherOptions
@@ -67,8 +67,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a .tflite model (default: the shipped one)")
     args = parser.parse_args()
     faces = crowd_truth(data().require("PublicTest"))  # labelled with the crowd's majority
-    probs = _model_outputs(faces, args.model)
-    _outputs.update(_by_class(probs, faces.labels))
+    probs = model_outputs(faces, args.model)
+    _outputs.update(by_class(probs, faces.labels))
     _calibration.append(calibration.fit(probs, faces.labels))
     print("calibration (7 rows of the matrix, then the bias; FER-2013 order):")
     print("\n".join(f"    {row}," for row in _calibration[0]))

@@ -1,3 +1,3 @@
-from fer_audio.cli import main
+from fer_audio.cli import run
 
-main()
+run()

@@ -92,7 +92,9 @@ def test_session_from_options_hears_what_the_cli_hears(video, tmp_path):
 def test_library_errors_are_typed_and_the_cli_says_them_in_one_line(tmp_path):
     missing = str(tmp_path / "missing.mp4")
     with pytest.raises(fer_audio.FerAudioError) as caught:
-        fer_audio.LiveSession.from_options(LiveOptions(source=SourceOptions(missing)))
+        fer_audio.LiveSession.from_options(
+            LiveOptions(source=SourceOptions(missing), outputs=OutputOptions(no_audio=True))
+        )
     assert missing in str(caught.value)
     r = subprocess.run(
         [sys.executable, "-m", "fer_audio", "live", "--source", missing, "--no-audio"],

@@ -74,27 +74,30 @@ def build_session(
     cuer = make_cuer(options, make_speaker(options, warn))
     session_ref: list[LiveSession] = []
     output = make_output(options, lambda name: _on_sound_state(session_ref, name, warn))
-    try:
+    frames = None
+    try:  # from here a failure or Ctrl-C leaves nothing open and no partial file
         frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
+        out = options.outputs
+        viewer = None
+        if out.record or out.show:
+            from fer_audio.apps.viewer import Viewer
+
+            viewer = Viewer(out.record, out.show, frames.fps, tell, warn)
+        session = LiveSession(
+            frames,
+            FrameProcessor(recognizer, tracker),
+            cuer,
+            output,
+            EventLog(out.events_log, session_record(options) if out.events_log else None),
+            say,
+            on_frame=viewer.frame(tracker) if viewer else None,
+            warn=warn,
+        )
     except BaseException:
         output.abort()
+        if frames is not None:
+            frames.close()
         raise
-    out = options.outputs
-    viewer = None
-    if out.record or out.show:
-        from fer_audio.apps.viewer import Viewer
-
-        viewer = Viewer(out.record, out.show, frames.fps, tell, warn)
-    session = LiveSession(
-        frames,
-        FrameProcessor(recognizer, tracker),
-        cuer,
-        output,
-        EventLog(out.events_log, session_record(options) if out.events_log else None),
-        say,
-        on_frame=viewer.frame(tracker) if viewer else None,
-        warn=warn,
-    )
     session.viewer = viewer
     session_ref.append(session)
     return session
@@ -112,11 +115,18 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
 
 def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet) -> int:
     """Runs a live session until its source ends, q or Ctrl-C; returns the exit code (0; 130
-    after Ctrl-C, as for any interrupted command). Raises a FerAudioError where an input cannot be opened."""
+    after Ctrl-C; 1 when a file could not be written or frames kept failing). Raises a
+    FerAudioError where an input cannot be opened."""
     session = build_session(options, say, tell, warn)
     output, frames, log = session.output, session.source, session.log
-    keys = _start_keys(session, output, say, warn)
-    previous = _install_sigint(session)
+    try:
+        keys = _start_keys(session, output, say, warn)
+        previous = _install_sigint(session)
+    except BaseException:  # Ctrl-C before our own handler is in place
+        output.abort()
+        frames.close()
+        log.close()
+        raise
     interrupted = threading.Event()
     try:
         session.state_cue("ready", "Ready. Listening for faces." + (" Keys: space, m, q." if keys else ""))

@@ -1,13 +1,33 @@
 """The fer-audio command line. Thin: heavy imports happen inside the commands, so --help is instant.
 
 Exit codes: 0 success; 1 nothing could be processed; 2 usage error or an input that cannot be
-opened (no camera, no audio device, bad sound pack); 130 interrupted.
+opened (no camera, no audio device, bad sound pack); 130 interrupted (Ctrl-C).
+
+`run()` is the console script; `main` (loaded on first use) is the click group, for tests and
+for embedding.
 """
 
 from __future__ import annotations
 
-# each module registers its command on `main`
-from fer_audio.cli import devices, evaluate, live, narrate, sounds, train  # noqa: F401
-from fer_audio.cli.group import main
+import sys
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
+
+
+def run() -> None:
+    """`fer-audio`: Ctrl-C while the command line itself loads is one line and exit 130, as it
+    is at every later stage (click and the commands handle it from there)."""
+    try:
+        from fer_audio.cli.commands import main
+    except KeyboardInterrupt:
+        sys.stderr.write("fer-audio: stopped\n")
+        raise SystemExit(130) from None
+    main()
+
+
+def __getattr__(name: str):
+    if name == "main":
+        from fer_audio.cli.commands import main
+
+        return main
+    raise AttributeError(f"module 'fer_audio.cli' has no attribute {name!r}")

@@ -52,35 +52,32 @@ def bench_glass_to_ear() -> dict:
     """Real-time run of the video through the whole session with the sound device: capture ->
     cue's first sample in the callback, for cues caused by a frame (the dwell is excluded: the
     event is emitted on the frame that completes it)."""
-    from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions
     from fer_audio.events.smoothing import sensitivity
-    from fer_audio.events.track import FaceTracker, TrackerOptions
-    from fer_audio.sound.audio import AudioDeviceError, SoundDeviceOutput
-    from fer_audio.sound.cues import Cuer
-    from fer_audio.sound.soundpack import SoundPack
-    from fer_audio.vision.recognize import Recognizer
-    from fer_audio.vision.sources import FrameSource, SourceOptions
+    from fer_audio.events.track import TrackerOptions
+    from fer_audio.sound.audio import AudioDeviceError
+    from fer_audio.vision.recognize import RecognizerOptions
+    from fer_audio.vision.sources import SourceOptions
 
-    try:
-        output = SoundDeviceOutput()
-    except AudioDeviceError as exc:
-        say(f"glass-to-ear: not measured ({exc})")
-        return {}
+    options = LiveOptions(  # earcons, high sensitivity (more cues), no face mesh
+        source=SourceOptions(str(VIDEO), realtime=True),
+        recognizer=RecognizerOptions(),
+        tracker=TrackerOptions(smoother=sensitivity("high")),
+    )
     lat, waits = [], []
     for _ in range(3):
-        tracker = FaceTracker(TrackerOptions(smoother=sensitivity("high")))
-        session = LiveSession(
-            FrameSource(SourceOptions(str(VIDEO), realtime=True)),
-            FrameProcessor(Recognizer(), tracker),
-            Cuer(SoundPack.default(), None),
-            output,
-            EventLog(None),
-        )
+        try:
+            session = build_session(options)
+        except AudioDeviceError as exc:
+            say(f"glass-to-ear: not measured ({exc})")
+            return {}
         session.run()
-        output.wait(2.0)
+        session.output.wait(2.0)
+        session.output.close()
+        session.source.close()
         lat += session.latencies
         waits += session.queue_waits
-    output.close()
     ms = [v * 1000 for v in lat]
     unqueued = [(a - b) * 1000 for a, b in zip(lat, waits, strict=True)]
     say(

@@ -15,16 +15,19 @@ from benchmarks.common import FER_PACKAGE, VIDEO, VIDEO_FPS, data, fer_detector,
 
 
 def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, int] | None = None):
-    from fer_audio.apps.session import FrameProcessor
-    from fer_audio.events.track import FaceTracker
-    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
-    from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
+    """The session `fer-audio live --no-realtime --no-audio` builds (LiveOptions defaults: gestures,
+    gaze and alignment on, so the face mesh runs per face), run over `source`; frames resized to
+    `resize` where given. (processor, events, seconds)."""
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.vision.sources import Frame, SourceOptions
 
-    # as `fer-audio live` runs by default: gestures, gaze and alignment on, so the face mesh runs per face
-    processor = FrameProcessor(Recognizer(RecognizerOptions(pose=True, align=True)), FaceTracker())
-    events = []
+    session = build_session(
+        LiveOptions(source=SourceOptions(source, realtime=False), outputs=OutputOptions(no_audio=True))
+    )
+    processor, events = session.processor, []
     started = time.perf_counter()
-    with FrameSource(SourceOptions(source, realtime=False)) as src:
+    with session.source as src:
         for frame in src:
             if resize is not None:
                 frame = Frame(frame.index, frame.t, cv2.resize(frame.image, resize), frame.captured)
@@ -90,12 +93,17 @@ def _raw_labels(frames: list[np.ndarray], fps: float) -> list[int | None]:
 
 
 def bench_soak(minutes: float) -> dict:
-    from fer_audio.apps.session import FrameProcessor
-    from fer_audio.events.track import FaceTracker
-    from fer_audio.vision.recognize import Recognizer
+    """The clip looped through the frame processing of the session the one builder makes (no
+    sound, no files): the memory of the pipeline itself. soak-live adds the files."""
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions, OutputOptions
     from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
 
-    processor = FrameProcessor(Recognizer(), FaceTracker())
+    session = build_session(
+        LiveOptions(source=SourceOptions(str(VIDEO), realtime=False), outputs=OutputOptions(no_audio=True))
+    )
+    session.source.close()
+    processor = session.processor
     offset, t_end, start_rss, marks = 0.0, minutes * 60, None, []
     while offset < t_end:
         with FrameSource(SourceOptions(str(VIDEO), realtime=False)) as src:

@@ -26,13 +26,11 @@ import cv2
 import numpy as np
 
 from benchmarks import fer_baseline
+from fer_audio.apps.live import build_session
 from fer_audio.apps.narrate import read_and_analyze
-from fer_audio.apps.options import LiveOptions
-from fer_audio.apps.session import FrameProcessor
-from fer_audio.events.track import FaceTracker
+from fer_audio.apps.options import LiveOptions, OutputOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.vision.recognize import Recognizer, RecognizerOptions
-from fer_audio.vision.sources import FrameSource
 
 REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "realworld"
 VIDEO = REALWORLD.parents[1] / "videos" / "phone-smile.mp4"
@@ -125,12 +123,19 @@ class ClipResult:
         return len(self.heard) / (self.seconds / 60) if self.seconds else 0.0
 
 
-def run_clip(path: Path, options: LiveOptions, recognizer: Recognizer) -> tuple[list, list, float, int]:
-    """(events, per-frame top label of the largest face, seconds of video, frames) of the live
-    path, as `fer-audio live --no-realtime --no-audio` runs it with these options."""
-    processor = FrameProcessor(recognizer, FaceTracker(options.tracker))
+def run_clip(path: Path, options: LiveOptions) -> tuple[list, list, float, int]:
+    """(events, per-frame top label of the largest face, seconds of video, frames) of the session
+    `fer-audio live --no-realtime --no-audio` builds with these options (a fresh one per clip)."""
+    session = build_session(
+        replace(
+            options,
+            source=replace(options.source, source=str(path), realtime=False),
+            outputs=OutputOptions(no_audio=True),
+        )
+    )
+    processor = session.processor
     events, labels, t = [], [], 0.0
-    with FrameSource(replace(options.source, source=str(path), realtime=False)) as frames:
+    with session.source as frames:
         for frame in frames:
             events += processor.process(frame)
             t = frame.t
@@ -143,8 +148,7 @@ def run_clip(path: Path, options: LiveOptions, recognizer: Recognizer) -> tuple[
 def clips(options: LiveOptions, fer_detector, files: list[tuple[str, Path]]) -> list[ClipResult]:
     out = []
     for truth, path in files:
-        recognizer = Recognizer(options.recognizer)  # fresh: no state carried from clip to clip
-        events, labels, seconds, n = run_clip(path, options, recognizer)
+        events, labels, seconds, n = run_clip(path, options)
         result = ClipResult(
             f"{path.parent.parent.name}/{path.name}",
             truth,

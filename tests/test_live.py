@@ -484,7 +484,8 @@ def test_ctrl_c_at_each_stage_of_start_up(video, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 130, (delay, proc.returncode, err, out)
+        # 130, or ended by the SIGINT itself (-2 here), which a shell also reports as 130
+        assert proc.returncode in (130, -signal.SIGINT), (delay, proc.returncode, err, out)
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
         assert err.strip() in ("", "fer-audio: stopped"), (delay, err)
         if log.exists():

@@ -9,6 +9,7 @@ for embedding.
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["main", "run"]
@@ -21,7 +22,8 @@ def run() -> None:
         from fer_audio.cli.commands import main
     except KeyboardInterrupt:
         sys.stderr.write("fer-audio: stopped\n")
-        raise SystemExit(130) from None
+        sys.stderr.flush()
+        os._exit(130)  # nothing to clean up yet; and no interpreter shutdown to re-raise SIGINT
     main()
 
 

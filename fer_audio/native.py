@@ -33,3 +33,13 @@ def send_native_stderr_to(path: str | os.PathLike[str]) -> None:
     os.dup2(log_fd, 2)
     os.close(log_fd)
     sys.stderr = io.TextIOWrapper(os.fdopen(terminal, "wb", buffering=0), write_through=True)
+
+
+def send_native_stderr_to_temp(command: str) -> str:
+    """send_native_stderr_to a file in the temporary folder named for `command` and this process
+    (fer-audio-COMMAND-PID.log); returns its path, for the caller to remove or name."""
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"fer-audio-{command}-{os.getpid()}.log")
+    send_native_stderr_to(path)
+    return path

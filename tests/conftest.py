@@ -172,15 +172,10 @@ class NullSink:
         return np.fromfile(path, np.float32).reshape(-1, 2)
 
 
-@pytest.fixture(scope="session")
-def null_sink(tmp_path_factory):
-    if not shutil.which("pulseaudio") or not shutil.which("parec"):
-        message = "PulseAudio is not installed (make test installs it: scripts/install-system-deps.sh)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    runtime = tmp_path_factory.mktemp("pulse")
-    sink = NullSink(runtime)
+def start_pulse(runtime: Path) -> dict:
+    """Start a PulseAudio server whose only sink is the null sink 'ferout', with its socket in
+    `runtime`; returns the environment that reaches it."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SINK": "ferout"}
     subprocess.run(
         [
             "pulseaudio",
@@ -192,15 +187,28 @@ def null_sink(tmp_path_factory):
             "--load=module-native-protocol-unix",
             "--log-target=stderr",
         ],
-        env=sink.env,
+        env=env,
         check=True,
         capture_output=True,
     )
     for _ in range(50):
-        if subprocess.run(["pactl", "info"], env=sink.env, capture_output=True).returncode == 0:
+        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
             break
         time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "ferout"], env=sink.env, check=True)
+    subprocess.run(["pactl", "set-default-sink", "ferout"], env=env, check=True)
+    return env
+
+
+@pytest.fixture(scope="session")
+def null_sink(tmp_path_factory):
+    if not shutil.which("pulseaudio") or not shutil.which("parec"):
+        message = "PulseAudio is not installed (make test installs it: scripts/install-system-deps.sh)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    runtime = tmp_path_factory.mktemp("pulse")
+    sink = NullSink(runtime)
+    start_pulse(runtime)
     saved = os.environ.get("XDG_RUNTIME_DIR")
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     yield sink

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, start_pulse
 from fer_audio.sound.audio import Mixer, WavOutput
 from fer_audio.sound.cues import pan_gains, stereo
 from fer_audio.sound.earcons import SAMPLE_RATE, default_cues
@@ -209,31 +209,6 @@ def test_over_the_backlog_the_gesture_goes_before_any_emotion():
     assert heard == [0.1, 0.3]
 
 
-def _start_pulse(runtime) -> dict:
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SINK": "ferout"}
-    subprocess.run(
-        [
-            "pulseaudio",
-            "--daemonize=yes",
-            "--exit-idle-time=-1",
-            "-n",
-            "--use-pid-file=yes",
-            "--load=module-null-sink sink_name=ferout rate=44100 channels=2",
-            "--load=module-native-protocol-unix",
-            "--log-target=stderr",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    for _ in range(50):
-        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "ferout"], env=env, check=True)
-    return env
-
-
 @pytest.mark.audio
 @pytest.mark.shared
 @pytest.mark.slow
@@ -256,7 +231,7 @@ def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video, t
     writer.release()
     runtime = tmp_path / "pulse"
     runtime.mkdir(mode=0o700)
-    env = _start_pulse(runtime)
+    env = start_pulse(runtime)
     proc = subprocess.Popen(
         [sys.executable, "-m", "fer_audio", "live", "--source", str(clip), "--cue", "tone"],
         stdout=subprocess.PIPE,
@@ -269,7 +244,7 @@ def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video, t
         subprocess.run(["pulseaudio", "--kill"], env=env, check=True)
         killed = time.monotonic()
         time.sleep(2.0)
-        _start_pulse(runtime)
+        start_pulse(runtime)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()

@@ -28,6 +28,7 @@ from fer_audio.events.gestures import GestureOptions
 from fer_audio.events.smoothing import SENSITIVITY
 from fer_audio.events.smoothing import sensitivity as smoother_preset
 from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
+from fer_audio.native import send_native_stderr_to_temp
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
 from fer_audio.vision.classify import sidecar_path
@@ -196,22 +197,12 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     from fer_audio.apps.live import run_live
 
     say = (lambda _m: None) if quiet else click.echo
-    native_log = _native_log() if not (no_audio or audio_out) else None
+    # the sound system's own lines (PortAudio prints three when a device goes away) go to a
+    # temporary file, removed at the end: the session says what happened in its own words
+    native_log = None if (no_audio or audio_out) else send_native_stderr_to_temp("live")
     try:
         code = run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}"))
     finally:
         if native_log is not None and os.path.exists(native_log):
             os.remove(native_log)
     sys.exit(code)
-
-
-def _native_log() -> str:
-    """The sound system's own lines (PortAudio prints three when a device goes away) go to a
-    temporary file, removed at the end: we say what happened in our own words."""
-    import tempfile
-
-    from fer_audio.native import send_native_stderr_to
-
-    path = os.path.join(tempfile.gettempdir(), f"fer-audio-live-{os.getpid()}.log")
-    send_native_stderr_to(path)
-    return path

@@ -233,18 +233,15 @@ def _quiet_third_party_logs() -> str:
     file descriptor 2 goes to a log file (returned), Python's own stderr stays on the terminal,
     and Python-side library warnings and logs below ERROR are dropped. For `train` only."""
     import logging
-    import tempfile
     import warnings
 
-    from fer_audio.native import send_native_stderr_to
+    from fer_audio.native import send_native_stderr_to_temp
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore")
     for name in ("tensorflow", "absl", "keras", "jax"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    path = os.path.join(tempfile.gettempdir(), f"fer-audio-train-{os.getpid()}.log")
-    send_native_stderr_to(path)
-    return path
+    return send_native_stderr_to_temp("train")
 
 
 def _check_training_inputs(data: str, votes: str | None, out: str, resume: bool) -> None:

@@ -59,6 +59,8 @@ class Recognizer:
         self.classifier = classifier or Classifier(options.classifier)
         self._mesh = FaceMeshModel() if options.pose or options.align else None
         self._followed: dict[FaceBox, FaceMesh] = {}  # meshes follow() ran for the current frame
+        self._strict: FaceDetector | None = None  # the bordered search's detector, made on first use
+        self._mesh_check = self._mesh  # the face mesh as a face check, loaded on first use
         self._no_mesh = False  # the face mesh's model file is missing
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
@@ -94,7 +96,7 @@ class Recognizer:
         return out
 
     def _bordered_detector(self) -> FaceDetector:
-        if not hasattr(self, "_strict"):
+        if self._strict is None:
             options = self.options.detector
             strict = replace(
                 options, min_neighbors=max(options.min_neighbors, self.options.fill_min_neighbors)
@@ -105,12 +107,12 @@ class Recognizer:
     def _face_check(self) -> FaceMeshModel | None:
         """The face mesh, which tells a face from a face-like pattern; None where its model file
         is not installed (then no bordered search is made)."""
-        if self._mesh is None and not self._no_mesh:
+        if self._mesh_check is None and not self._no_mesh:
             try:
                 self._mesh_check = FaceMeshModel()
             except ModelFileMissing:
                 self._no_mesh = True
-        return self._mesh or getattr(self, "_mesh_check", None)
+        return self._mesh_check
 
     def _holds_a_face(self, gray: np.ndarray) -> bool:
         """Whether the face mesh sees a face filling `gray` (an icon or a logo: no); True where

@@ -45,6 +45,7 @@ _EXPORTS = {
     "run_live": "fer_audio.apps.live",
     "narrate": "fer_audio.apps.narrate",
     "run_narrate": "fer_audio.apps.narrate_run",
+    "evaluate": "fer_audio.data.evaluate",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from fer_audio.labels import EMOTIONS
+
+Say = Callable[[str], None]  # where a wiring sends a line of text (the CLI prints; a script may not)
+
+
+def quiet(_line: str) -> None:
+    """A Say that drops the line: the default for library callers."""
+
 
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")  # the person's
 # own right and left: their right eye is on the left of the image

@@ -16,15 +16,9 @@ from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median
 from fer_audio.errors import FerAudioError
 from fer_audio.events.track import FaceTracker
 from fer_audio.sound.cues import Cuer
-from fer_audio.types import EmotionEvent
+from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.recognize import Recognizer
 from fer_audio.vision.sources import FrameSource
-
-Say = Callable[[str], None]
-
-
-def _quiet(_message: str) -> None:
-    pass
 
 
 def make_speaker(options: LiveOptions, warn: Say):
@@ -32,15 +26,9 @@ def make_speaker(options: LiveOptions, warn: Say):
     goes on with earcons, after one warning. An unknown voice is an error."""
     if options.cues.mode == "tone":
         return None
-    from fer_audio.sound.speech import Speaker, SpeechUnavailable, VoiceNotFound
+    from fer_audio.sound.speech import open_speaker
 
-    try:
-        return Speaker(options.speech)
-    except VoiceNotFound as exc:
-        raise VoiceNotFound(f"--voice {options.speech.voice}: {exc}") from exc
-    except SpeechUnavailable as exc:
-        warn(f"warning: {exc}; using earcons only")
-        return None
+    return open_speaker(options.speech, "using earcons only", warn)
 
 
 def make_cuer(options: LiveOptions, speaker) -> Cuer:
@@ -63,7 +51,7 @@ def make_output(options: LiveOptions, on_state: Callable[[str], None] | None = N
 
 
 def build_session(
-    options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet
+    options: LiveOptions, say: Say = quiet, tell: Say = quiet, warn: Say = quiet
 ) -> LiveSession:
     """The one place a live session is built: source, recognizer, tracker, cues, sound, log and
     (when asked for) the viewer. Raises a FerAudioError naming the input that cannot be opened."""
@@ -113,7 +101,7 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
             yield from processor.process(frame)
 
 
-def run_live(options: LiveOptions, say: Say = _quiet, tell: Say = _quiet, warn: Say = _quiet) -> int:
+def run_live(options: LiveOptions, say: Say = quiet, tell: Say = quiet, warn: Say = quiet) -> int:
     """Runs a live session until its source ends, q or Ctrl-C; returns the exit code (0; 130
     after Ctrl-C; 1 when a file could not be written or frames kept failing). Raises a
     FerAudioError where an input cannot be opened."""

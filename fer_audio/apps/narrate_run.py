@@ -1,13 +1,11 @@
-"""`fer-audio narrate`: prints (and speaks, or renders) one sentence per image; report; summary."""
+"""`fer-audio narrate`: one sentence per image (and spoken, or rendered to a WAV file); report;
+summary. No printing: sentences go to ``tell``, skipped inputs, warnings and progress to ``note``."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import click
 
 from fer_audio.apps.narrate import (
     ImageResult,
@@ -21,6 +19,7 @@ from fer_audio.apps.narrate import (
 from fer_audio.apps.options import NarrateOptions
 from fer_audio.errors import NothingProcessed
 from fer_audio.sound.cues import stereo
+from fer_audio.types import Say, quiet
 from fer_audio.vision.images import IMAGE_SUFFIXES
 from fer_audio.vision.recognize import Recognizer
 
@@ -35,8 +34,8 @@ class Progress:
         self,
         total: int,
         enabled: bool,
+        emit: Say,
         clock: Callable[[], float] = time.monotonic,
-        emit: Callable[[str], None] = lambda line: click.echo(line, err=True),
     ) -> None:
         self.total, self.enabled, self.clock, self.emit = total, enabled and total > 1, clock, emit
         self.last = clock()
@@ -48,50 +47,52 @@ class Progress:
         self.emit(f"{done} of {self.total} images, {done / self.total:.0%}")
 
 
-def make_speaker(options: NarrateOptions):
+def make_speaker(options: NarrateOptions, note: Say = quiet):
     """The Speaker for the narration; None for text only. Where speech was asked for (speak or
     audio_out) and no engine works, that is an error; otherwise one warning."""
-    from fer_audio.sound.speech import Speaker, SpeechUnavailable, VoiceNotFound
+    from fer_audio.sound.speech import open_speaker
 
-    try:
-        return Speaker(options.speech)
-    except VoiceNotFound as exc:
-        raise VoiceNotFound(f"--voice {options.speech.voice}: {exc}") from exc
-    except SpeechUnavailable:
-        if options.audio_out or options.speak:
-            raise
-        click.echo(f"fer-audio: warning: {sys.exc_info()[1]}; narrating as text only", err=True)
-        return None
+    needed = options.audio_out or options.speak
+    fallback = None if needed else "narrating as text only"
+    return open_speaker(options.speech, fallback, lambda line: note(f"fer-audio: {line}"))
 
 
-def run_narrate(paths, options: NarrateOptions = NarrateOptions()) -> int:
-    """Narrates `paths` (image files or folders) as `options` say; returns the exit code (0, or
-    1 when no image could be read). Raises a FerAudioError where an input cannot be opened."""
+def run_narrate(
+    paths,
+    options: NarrateOptions = NarrateOptions(),
+    tell: Say = quiet,
+    note: Say = quiet,
+    progress: bool = False,
+) -> int:
+    """Narrates `paths` (image files or folders) as `options` say: each sentence and the summary
+    to `tell`, skipped inputs and warnings to `note` (and, with `progress`, a progress line now
+    and then). Returns the exit code (0, or 1 when no image could be read); raises a
+    FerAudioError where an input cannot be opened."""
     audio_out, speak = options.audio_out, options.speak
     items = list(collect_images(paths))
     total = sum(1 for item in items if not isinstance(item, ImageResult))
     if total == 0:
         for item in items:
-            click.echo(f"skipped {display_name(item.path)}: {item.error}", err=True)
+            note(f"skipped {display_name(item.path)}: {item.error}")
         shown = " ".join(display_name(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         raise NothingProcessed(
             f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}"
         )
     output, speaker = None, None
     if audio_out or speak is not False:  # speech first: it is quick to check, the model is not
-        speaker = make_speaker(options)
+        speaker = make_speaker(options, note)
         if speaker is not None:
             output = _open_audio(audio_out, options.audio_device, explicit=bool(speak) or bool(audio_out))
     recognizer = Recognizer(options.recognizer)
-    progress = Progress(total, not options.quiet and sys.stderr.isatty())
+    lines = Progress(total, progress and not options.quiet, note)
     summary, rows, done = Summary(), [], 0
     for item, result in zip(items, narrate_items(items, recognizer, workers=options.jobs), strict=True):
         summary.add(result)
         rows += report_rows(result)
-        _tell(result, output, speaker)
+        _tell(result, output, speaker, tell, note)
         done += not isinstance(item, ImageResult)  # an image file, read or skipped
-        progress.update(done)
-    click.echo(summary.sentence())
+        lines.update(done)
+    tell(summary.sentence())
     if options.report:
         write_report(Path(options.report), rows)
     if output is not None:
@@ -103,11 +104,11 @@ def run_narrate(paths, options: NarrateOptions = NarrateOptions()) -> int:
     return 0 if summary.images > 0 else 1
 
 
-def _tell(result: ImageResult, output, speaker) -> None:
+def _tell(result: ImageResult, output, speaker, tell: Say, note: Say) -> None:
     if result.error:
-        click.echo(f"skipped {display_name(result.path)}: {result.error}", err=True)
+        note(f"skipped {display_name(result.path)}: {result.error}")
         return
-    click.echo(result.sentence)
+    tell(result.sentence)
     if output is not None:
         output.play(stereo(speaker.render(result.sentence), pan=False))
         output.wait(timeout=60)  # one sentence after another: spoken narration is never dropped

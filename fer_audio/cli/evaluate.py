@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from fer_audio.cli.group import fail, main
+from fer_audio.cli.group import err, fail, main
 from fer_audio.cli.options import JSON, check_data_inputs, check_model, check_outputs
 
 
@@ -52,6 +50,14 @@ def evaluate(data, model, usage, votes, json_out):
     if usage is not None and usage not in USAGES:
         fail(f"--usage {usage}: choose from {', '.join(USAGES)}")
     check_outputs(("--json", json_out, JSON))
-    from fer_audio.data.evaluate import run_evaluate
+    from fer_audio.data.evaluate import describe
+    from fer_audio.data.evaluate import evaluate as score_model
 
-    sys.exit(run_evaluate(data, model, usage, json_out, votes=votes))
+    result = score_model(data, model, usage, votes, note=err)
+    click.echo(describe(result))
+    if json_out:
+        import json
+
+        from fer_audio.outputs import write_atomic
+
+        write_atomic(json_out, json.dumps(result, indent=2))

@@ -7,7 +7,7 @@ import sys
 import click
 
 from fer_audio.apps.options import NarrateOptions
-from fer_audio.cli.group import main
+from fer_audio.cli.group import err, main
 from fer_audio.cli.options import (
     REPORT,
     WAV,
@@ -92,4 +92,5 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
         jobs=jobs,
         quiet=quiet,
     )
-    sys.exit(run_narrate(paths, options))
+    code = run_narrate(paths, options, tell=click.echo, note=err, progress=sys.stderr.isatty())
+    sys.exit(code)

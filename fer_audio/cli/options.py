@@ -113,17 +113,11 @@ def make_speaker(voice: str | None, rate: int, volume: float, needed: bool, fall
     TTS engine works: None with one warning that names `fallback`, or, without one, an error."""
     if not needed:
         return None
-    from fer_audio.sound.speech import Speaker, SpeechOptions, SpeechUnavailable, VoiceNotFound
+    from fer_audio.sound.speech import SpeechOptions, open_speaker
 
-    try:
-        return Speaker(SpeechOptions(voice=voice, rate=rate, volume=volume))
-    except VoiceNotFound as exc:
-        fail(f"--voice {voice}: {exc}")
-    except SpeechUnavailable as exc:
-        if fallback is None:
-            fail(str(exc))
-        err(f"fer-audio: warning: {exc}; {fallback}")
-        return None
+    return open_speaker(
+        SpeechOptions(voice=voice, rate=rate, volume=volume), fallback, lambda m: err(f"fer-audio: {m}")
+    )
 
 
 def make_cuer(cue: str, sound_pack: str | None, speaker, volume: float):

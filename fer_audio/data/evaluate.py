@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
+from pathlib import Path
 
-import click
 import numpy as np
 
 from fer_audio.data import crowd
-from fer_audio.data.datasets import USAGES, Dataset, DatasetError, FaceSet, load_dataset
+from fer_audio.data.datasets import USAGES, DatasetError, FaceSet, load_dataset
 from fer_audio.data.evaluation import Scores, scores_json
-from fer_audio.outputs import write_atomic
+from fer_audio.types import Say, quiet
 from fer_audio.vision.classify import Classifier, ClassifierOptions
 
 
@@ -44,35 +43,34 @@ def score(classifier: Classifier, faces: FaceSet) -> dict:
     return scores_json(faces.labels, faces.votes, probs.argmax(axis=1), ms_per_face=ms)
 
 
-def _load(data: str, votes: str | None) -> Dataset:
+def evaluate(
+    data: str, model: str | None = None, usage: str | None = None, votes: str | None = None, note: Say = quiet
+) -> dict:
+    """Scores of `model` (None: the shipped one) on the `usage` split of `data` (None: PublicTest,
+    or every image where there is no PublicTest), as written by ``--json``; with `votes`, also
+    against the crowd's majority. Images that could not be read, and what the vote file left out,
+    are reported to `note`. A DatasetError or ModelError names the input that failed."""
     dataset = load_dataset(data)
-    return crowd.with_votes(dataset, votes, lambda line: click.echo(line, err=True)) if votes else dataset
-
-
-def run_evaluate(
-    data: str,
-    model: str | None,
-    usage: str | None,
-    json_out: str | None,
-    votes: str | None = None,
-) -> int:
-    dataset = _load(data, votes)  # a DatasetError or ModelError names the input
+    if votes:
+        dataset = crowd.with_votes(dataset, votes, note)
     name, faces = pick_split(dataset.splits, usage)
     classifier = Classifier(ClassifierOptions(model=model))
     for problem in dataset.problems:
-        click.echo(str(problem), err=True)
+        note(str(problem))
     result = score(classifier, faces)
     result.update(model=str(classifier.path), data=str(data), usage=name, skipped=len(dataset.problems))
-    click.echo(f"{classifier.path.name} on {name} of {data}")
+    return result
+
+
+def describe(result: dict) -> str:
+    """The scores of `evaluate` as the lines `fer-audio evaluate` prints."""
+    lines = [f"{Path(result['model']).name} on {result['usage']} of {result['data']}"]
     if "crowd" in result:
         c = result["crowd"]
         left_out = ", ".join(f"{why} {n}" for why, n in c["excluded"].items()) or "none"
-        click.echo(f"Against the crowd's majority (FER+ votes; left out: {left_out}):")
-        click.echo(Scores(c["accuracy"], c["n"], np.asarray(c["confusion"])).table())
-        click.echo("Against the dataset's own labels:")
-    scores = Scores(result["accuracy"], result["n"], np.asarray(result["confusion"]))
-    click.echo(scores.table())
-    click.echo(f"{result['ms_per_face']:.3f} ms per face (batches of 64)")
-    if json_out:
-        write_atomic(json_out, json.dumps(result, indent=2))
-    return 0
+        lines.append(f"Against the crowd's majority (FER+ votes; left out: {left_out}):")
+        lines.append(Scores(c["accuracy"], c["n"], np.asarray(c["confusion"])).table())
+        lines.append("Against the dataset's own labels:")
+    lines.append(Scores(result["accuracy"], result["n"], np.asarray(result["confusion"])).table())
+    lines.append(f"{result['ms_per_face']:.3f} ms per face (batches of 64)")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,25 @@ class SpeechOptions:
     rate: int = 190  # words per minute
     volume: float = 1.0  # 0..1
     cache_phrases: int = 256  # rendered phrases kept for reuse (the least recently used go first)
+
+
+def open_speaker(
+    options: SpeechOptions, fallback: str | None = None, warn: Callable[[str], None] | None = None
+) -> Speaker | None:
+    """The one way the commands make a Speaker. A voice that matches nothing is a VoiceNotFound
+    naming ``--voice``. Where no engine works: with a ``fallback`` (what happens instead, e.g.
+    "using earcons only"), one line "warning: ...; FALLBACK" to ``warn`` and None; without one,
+    SpeechUnavailable."""
+    try:
+        return Speaker(options)
+    except VoiceNotFound as exc:
+        raise VoiceNotFound(f"--voice {options.voice}: {exc}") from exc
+    except SpeechUnavailable as exc:
+        if fallback is None:
+            raise
+        if warn is not None:
+            warn(f"warning: {exc}; {fallback}")
+        return None
 
 
 class Speaker:

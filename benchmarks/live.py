@@ -95,26 +95,25 @@ def _raw_labels(frames: list[np.ndarray], fps: float) -> list[int | None]:
 def bench_soak(minutes: float) -> dict:
     """The clip looped through the frame processing of the session the one builder makes (no
     sound, no files): the memory of the pipeline itself. soak-live adds the files."""
+    from benchmarks.soak import LoopedSource
     from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
-    from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
+    from fer_audio.vision.sources import SourceOptions
 
-    session = build_session(
-        LiveOptions(source=SourceOptions(str(VIDEO), realtime=False), outputs=OutputOptions(no_audio=True))
+    options = LiveOptions(
+        source=SourceOptions(str(VIDEO), realtime=False), outputs=OutputOptions(no_audio=True)
     )
+    session = build_session(options)
     session.source.close()
-    processor = session.processor
-    offset, t_end, start_rss, marks = 0.0, minutes * 60, None, []
-    while offset < t_end:
-        with FrameSource(SourceOptions(str(VIDEO), realtime=False)) as src:
-            last = 0.0
-            for frame in src:
-                processor.process(Frame(frame.index, offset + frame.t, frame.image, frame.captured))
-                last = frame.t
-        offset += last + 1 / VIDEO_FPS
-        if start_rss is None:
-            start_rss = rss_mb()
-        marks.append(rss_mb())
+    looped = LoopedSource(options.source, minutes * 60)
+    marks: list[float] = []  # RSS at the end of each loop of the clip
+    with looped:
+        for frame in looped:
+            if looped.loops > len(marks):
+                marks.append(rss_mb())
+            session.processor.process(frame)
+    marks.append(rss_mb())
+    start_rss = marks[0]
     say(
         f"memory: RSS {start_rss:.0f} MB after the first loop, "
         f"{marks[-1]:.0f} MB after {minutes:g} minutes of "

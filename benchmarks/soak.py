@@ -9,12 +9,12 @@ errors and cues not played. Flat memory is the target.
 
 from __future__ import annotations
 
-import resource
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.common import rss_mb
 from fer_audio.apps.live import build_session
 from fer_audio.apps.options import LiveOptions, OutputOptions
 from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
@@ -26,6 +26,7 @@ class LoopedSource(FrameSource):
     def __init__(self, options: SourceOptions, seconds: float) -> None:
         super().__init__(options)
         self.seconds = seconds
+        self.loops = 0  # times the clip has been played to its end
 
     def __iter__(self):
         offset, index = 0.0, 0
@@ -36,17 +37,10 @@ class LoopedSource(FrameSource):
                 yield Frame(index, offset + frame.t, frame.image, frame.captured)
                 index += 1
             offset += last + 1.0 / self.fps
+            self.loops += 1
             self._cap.release()
             self._cap = self._opener(self.options.source)
             self._index = 0
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench_soak_live(say, video: Path, minutes: float) -> dict:
@@ -64,7 +58,7 @@ def bench_soak_live(say, video: Path, minutes: float) -> dict:
 
         def on_frame(frame, events) -> None:
             if frame.t - last_mark[0] >= 60.0 or not marks:
-                marks.append((frame.t, _rss_mb()))
+                marks.append((frame.t, rss_mb()))
                 last_mark[0] = frame.t
 
         session.on_frame = on_frame
@@ -73,7 +67,7 @@ def bench_soak_live(say, video: Path, minutes: float) -> dict:
         session.source.close()
         session.output.close()
         session.log.close()
-        end_rss = _rss_mb()
+        end_rss = rss_mb()
         seconds = time.perf_counter() - started
         wav_mb = wav.stat().st_size / 1e6 if wav.exists() else 0.0
         log_kb = log.stat().st_size / 1e3 if log.exists() else 0.0

@@ -149,9 +149,8 @@ def recognizer():
 class NullSink:
     """A PulseAudio server with a null sink; record() captures what was really played."""
 
-    def __init__(self, runtime: Path) -> None:
-        self.runtime = runtime
-        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SINK": "ferout"}
+    def __init__(self, runtime: Path, env: dict) -> None:
+        self.runtime, self.env = runtime, env  # env: what start_pulse(runtime) returned
 
     def record(self, path: Path) -> subprocess.Popen:
         cmd = [
@@ -207,8 +206,7 @@ def null_sink(tmp_path_factory):
             pytest.fail(message)
         pytest.skip(message)
     runtime = tmp_path_factory.mktemp("pulse")
-    sink = NullSink(runtime)
-    start_pulse(runtime)
+    sink = NullSink(runtime, start_pulse(runtime))
     saved = os.environ.get("XDG_RUNTIME_DIR")
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     yield sink

@@ -15,7 +15,7 @@ try:
     runpy.run_module("fer_audio", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
-heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training.train") if m in sys.modules)
 print("HEAVY:" + ",".join(heavy))
 sys.exit(code)
 """

@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,8 +17,8 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = [pytest.mark.training, pytest.mark.slow]
 
-from training.model import ModelOptions  # noqa: E402
-from training.train import TrainConfig, fit  # noqa: E402
+from training.options import ModelOptions, TrainConfig  # noqa: E402
+from training.train import fit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ModelOptions(stem=8, widths=(8, 16, 16, 32), dropout=0.1)
@@ -113,8 +114,9 @@ def test_the_training_step_runs_under_jax_without_tensorflow(fer_csv, tmp_path):
     pytest.importorskip("jax")
     script = NO_TENSORFLOW + (
         "import keras\n"
-        "from training.model import ModelOptions\n"
-        "from training.train import TrainConfig, fit\n"
+        "from training.options import ModelOptions\n"
+        "from training.options import TrainConfig\n"
+        "from training.train import fit\n"
         "assert keras.backend.backend() == 'jax'\n"
         f"c = TrainConfig(data={str(fer_csv)!r}, out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32,\n"
         "    val_fraction=0.2, limit=96, model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
@@ -257,11 +259,12 @@ def test_an_ensemble_shares_one_split_and_exports_the_average_of_its_members(fer
     from fer_audio.data.datasets import load_dataset
     from fer_audio.vision.classify import Classifier, ClassifierOptions
     from training.cli import run_train
+    from training.options import TrainOptions
     from training.report import finalize
 
-    overrides = dict(epochs=1, batch_size=32, val_fraction=0.2, model=TINY)
     out = tmp_path / "ens"
-    assert run_train(str(fer_csv), str(out), overrides, members=2, resume=False, export=False) == 0
+    config = TrainConfig(str(fer_csv), str(out), epochs=1, batch_size=32, val_fraction=0.2, model=TINY)
+    assert run_train(TrainOptions(config, members=2, export=False)) == 0
     splits = [json.loads((out / f"member-{k}" / "split.json").read_text()) for k in (1, 2)]
     assert splits[0]["val"] == splits[1]["val"]  # neither member is fitted on the other's validation
     metrics = finalize(out, log=lambda m: None)
@@ -282,9 +285,16 @@ def test_train_help_states_the_real_defaults():
 
     text = " ".join(CliRunner().invoke(main, ["train", "--help"]).output.split())
     config = TrainConfig(data="", out="")
-    assert f"(default {config.epochs})" in text
-    assert f"(default {config.batch_size})" in text and f"(default {config.seed})" in text
-    assert f"(default {config.learning_rate:g})" in text
+    for option, value in [
+        ("epochs", config.epochs),
+        ("batch-size", config.batch_size),
+        ("seed", config.seed),
+        ("learning-rate", config.learning_rate),
+        ("patience", config.patience),
+        ("class-weight-power", config.class_weight_power),
+    ]:
+        assert re.search(rf"--{option} \S+( RANGE)? .*?\[default: {value}\b", text), option
+    assert f"(default {config.distill_weight})" in text and f"(default {config.label_weight:g})" in text
 
 
 def test_a_distilled_student_learns_the_teachers_view_and_resumes_exactly(fer_csv, full_run, tmp_path):
@@ -469,7 +479,8 @@ def test_label_weight_mixes_the_own_label_into_the_crowd_votes(fer_csv, ferplus_
 def test_camera_augmentation_adds_noise_blur_and_an_exposure_curve():
     import keras
 
-    from training.augment import CAMERA, Augment, AugmentOptions
+    from training.augment import Augment
+    from training.options import CAMERA, AugmentOptions
 
     plain = {
         **dataclasses.asdict(AugmentOptions()),
@@ -492,7 +503,7 @@ def test_camera_augmentation_adds_noise_blur_and_an_exposure_curve():
 
 def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, ferplus_sample, tmp_path):
     pytest.importorskip("jax")
-    from training.augment import CAMERA, AugmentOptions
+    from training.options import CAMERA, AugmentOptions
 
     config = _config(
         fer_csv,
@@ -507,9 +518,10 @@ def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, f
     assert all(np.isfinite(float(r["loss"])) for r in _history(tmp_path / "tf"))
     script = NO_TENSORFLOW + (
         "import keras\n"
-        "from training.augment import CAMERA, AugmentOptions\n"
-        "from training.model import ModelOptions\n"
-        "from training.train import TrainConfig, fit\n"
+        "from training.options import CAMERA, AugmentOptions\n"
+        "from training.options import ModelOptions\n"
+        "from training.options import TrainConfig\n"
+        "from training.train import fit\n"
         "assert keras.backend.backend() == 'jax'\n"
         f"c = TrainConfig(data={str(fer_csv)!r}, votes={str(ferplus_sample)!r},\n"
         f"    out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32, val_fraction=0.2, limit=96,\n"

@@ -10,29 +10,12 @@ Input and output: (n, 48, 48, 1) float32 grey values 0..255. At inference it is 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import keras
 from keras import layers, ops
 
-
-@dataclass(frozen=True)
-class AugmentOptions:
-    flip: bool = True  # mirror left-right (expressions are roughly symmetric)
-    rotation: float = 10.0  # degrees, uniform +-
-    shift: float = 0.1  # fraction of the side, uniform +-
-    zoom: float = 0.1  # fraction, uniform +-
-    brightness: float = 0.2  # fraction of full scale, uniform +-
-    contrast: float = 0.3  # factor range 1 +- contrast
-    cutout: float = 0.3  # probability of blanking one square per image
-    cutout_size: int = 16  # pixels
-    # what a camera adds (0: off): sensor noise, defocus, exposure curve
-    noise: float = 0.0  # grey levels, largest standard deviation of Gaussian noise (per image 0..noise)
-    blur: float = 0.0  # probability of a 3x3 Gaussian blur (a face out of focus or moving)
-    gamma: float = 0.0  # exposure curve: grey ** 2**u with u uniform +-gamma (low light, glare)
-
-
-CAMERA = {"noise": 6.0, "blur": 0.3, "gamma": 0.5}  # `train --camera-augment`
+from training.options import AugmentOptions
 
 
 @keras.saving.register_keras_serializable(package="fer_audio")

@@ -17,41 +17,20 @@ The training model outputs the student's and the teachers' probabilities side by
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras
 from keras import layers, ops
 
-from fer_audio.data.runs import best_files
 from fer_audio.labels import NUM_CLASSES
-from training.model import ModelOptions, build_model
-
-
-def teacher_files(run: str | Path, option: str = "--teacher") -> list[Path]:
-    """The best.keras of a run folder, or of each member of an ensemble run (member-1, ...);
-    `option` names the input in errors."""
-    files = best_files(run)
-    if files:
-        return files
-    raise FileNotFoundError(f"{option} {run}: no best.keras there (nor in member-*/); give a finished run")
-
-
-def _options_of(path: Path, option: str) -> ModelOptions:
-    """The ModelOptions a network was built with, from its run's config.json."""
-    config = path.parent / "config.json"
-    if not config.exists():
-        raise FileNotFoundError(f"{option} {path}: no config.json beside it to rebuild the network from")
-    try:
-        return ModelOptions.from_json(json.loads(config.read_text())["model"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{option} {config}: not a run's config.json ({exc}); give a finished run") from exc
+from training.model import build_model
+from training.options import saved_model_options, teacher_files
 
 
 def load_network(path: Path, name: str = "fer_audio_cnn", option: str = "--teacher") -> keras.Model:
     """A run's saved network rebuilt under the current dtype policy (float32 here, bfloat16 on a
     GPU) from its config.json, with its weights."""
-    options = _options_of(path, option)
+    options = saved_model_options(path, option)
     try:
         loaded = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises several kinds, with misleading texts, for other files
@@ -67,14 +46,6 @@ def load_network(path: Path, name: str = "fer_audio_cnn", option: str = "--teach
             "best.keras of a finished run with that run's own config.json"
         ) from exc
     return network
-
-
-def init_options(run: str | Path) -> tuple[Path, ModelOptions]:
-    """`--init RUN`: the one best.keras to start from and the network options it was built with."""
-    files = teacher_files(run, "--init")
-    if len(files) != 1:
-        raise ValueError(f"--init {run}: an ensemble of {len(files)} networks; give one member's folder")
-    return files[0], _options_of(files[0], "--init")
 
 
 def load_teachers(runs: tuple[str, ...]) -> list[keras.Model]:

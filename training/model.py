@@ -8,31 +8,14 @@ so the exported model carries its own normalisation. Backend-agnostic (keras.ops
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import keras
 from keras import layers, ops
 
 from fer_audio.labels import NUM_CLASSES
 from fer_audio.vision.preprocess import INPUT_SIZE
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    stem: int = 32  # channels of the single conv before the first stage
-    stem_pool: bool = False  # max-pool after the stem (halves the resolution of every stage)
-    widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of each stage (48, 24, 12, 6 px)
-    convs_per_stage: int = 2  # 3x3 conv + BN + ReLU layers per stage
-    dropout: float = 0.3  # before the classifier
-    weight_decay: float = 0.0  # L2 on conv kernels (AdamW decays weights instead)
-
-    @classmethod
-    def from_json(cls, d: dict) -> ModelOptions:
-        """From a run's config.json "model" entry (lists back to tuples, unknown keys ignored)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known})
+from training.options import ModelOptions
 
 
 @keras.saving.register_keras_serializable(package="fer_audio")

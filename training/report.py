@@ -22,8 +22,9 @@ from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
 from fer_audio.vision.classify import Classifier, ClassifierOptions, model_card, sidecar_path
 from training.export import QUANTIZATIONS, average, float32_copy, to_tflite, with_flip_average
+from training.options import TrainConfig
 from training.score import summary
-from training.train import Log, TrainConfig, prepare_data
+from training.train import Log, prepare_data
 
 # Exported variants: (file name, quantization, mirror-averaged)
 VARIANTS = [

@@ -23,9 +23,10 @@ import numpy as np
 from fer_audio.data.datasets import FaceSet
 from fer_audio.data.evaluation import scores_json
 from fer_audio.outputs import write_atomic
-from training.distill import load_network, teacher_files
+from training.distill import load_network
 from training.model import dtype_policy
-from training.train import TrainConfig, prepare_data
+from training.options import TrainConfig, teacher_files
+from training.train import prepare_data
 
 
 def scores(probs: np.ndarray, part: FaceSet) -> dict:

@@ -32,7 +32,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -44,62 +44,19 @@ from fer_audio.data.datasets import Dataset, FaceSet, load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
 from fer_audio.outputs import atomic_path
 from fer_audio.outputs import write_atomic as _write_atomic
-from training.augment import Augment, AugmentOptions
+from training.augment import Augment
 from training.distill import (
     DistillLoss,
     TeacherMean,
-    init_options,
     load_network,
     load_teachers,
     student_accuracy,
 )
-from training.model import ModelOptions, build_model
+from training.model import build_model
+from training.options import TrainConfig, init_options
 from training.split import make_splits
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: str  # challenge CSV (.csv/.csv.gz), image-folder tree, or .tar.gz of one
-    out: str  # run folder
-    votes: str = ""  # FER+ crowd vote file (ferplus-votes.csv or fer2013new.csv); "": own labels
-    epochs: int = 40  # length of the cosine schedule
-    batch_size: int = 64
-    learning_rate: float = 1e-3  # peak, after warm-up
-    warmup_epochs: float = 1.0
-    weight_decay: float = 0.01  # AdamW decoupled decay (multiplied by the learning rate)
-    label_smoothing: float = 0.1  # for the dataset's own labels; crowd votes are already soft
-    class_weight_power: float = 0.25  # weight = (1 / frequency) ** power, normalised to mean 1
-    label_weight: float = 0.0  # with votes: share of FER-2013's own label (one-hot) in each
-    # target, the rest the crowd's vote distribution (the crowd rarely names anger, disgust, fear)
-    val_fraction: float = 0.1  # of Training, stratified, for model selection and early stop
-    test_usage: str = "PublicTest"  # reported only, never used for a decision
-    patience: int = 10  # epochs without a better validation score before stopping; 0: never stop
-    seed: int = 1234  # initial weights, data order, augmentation, dropout
-    split_seed: int = 1234  # which Training images form the validation slice (keep it fixed
-    # across the members of an ensemble, so none of them is fitted on another's validation images)
-    limit: int = 0  # use at most this many Training images (0: all); for tests and smoke runs
-    teachers: tuple[str, ...] = ()  # run folders (or best.keras files) to distil from; (): none
-    distill_weight: float = 1.0  # share of the teachers' mean in each target (the rest: votes/label)
-    teacher_mirror: bool = False  # teachers' output averaged over each face and its mirror image
-    init: str = ""  # start the network from this run's best.keras (fine-tuning); "": from scratch
-    bfloat16: bool | None = None  # bfloat16 mixed precision; None: on with a GPU, off on a CPU
-    jit_compile: bool | None = None  # XLA; None: on under JAX or on a GPU, off for TensorFlow on a
-    # CPU (oneDNN ran 1.5x faster there without it)
-    model: ModelOptions = field(default_factory=ModelOptions)
-    augment: AugmentOptions = field(default_factory=AugmentOptions)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, d: dict) -> TrainConfig:
-        d = dict(d)
-        d["model"] = ModelOptions.from_json(d["model"])
-        d["augment"] = AugmentOptions(**d["augment"])
-        d["teachers"] = tuple(d.get("teachers", ()))
-        return cls(**d)
 
 
 def member_configs(config: TrainConfig, members: int) -> list[TrainConfig]:

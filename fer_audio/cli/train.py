@@ -10,6 +10,16 @@ import click
 from fer_audio.cli.group import err, fail, main
 from fer_audio.cli.options import check_data_inputs
 from fer_audio.errors import FerAudioError
+from training.options import (
+    CAMERA,
+    AugmentOptions,
+    ModelOptions,
+    TrainConfig,
+    TrainOptions,
+    saved_model_options,
+)
+
+DEFAULTS = TrainConfig(data="", out="")
 
 
 @main.command()
@@ -27,17 +37,38 @@ from fer_audio.errors import FerAudioError
     "each face's vote distribution instead of the dataset's own labels.",
 )
 @click.option("--out", required=True, type=str, help="Run folder to write.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Length of the schedule (default 40).")
-@click.option("--batch-size", type=click.IntRange(1), default=None, help="Images per step (default 64).")
-@click.option("--learning-rate", type=float, default=None, help="Peak learning rate (default 0.001).")
 @click.option(
-    "--limit", type=click.IntRange(0), default=None, help="Use at most N training images (smoke runs)."
+    "--epochs",
+    type=click.IntRange(1),
+    default=DEFAULTS.epochs,
+    show_default=True,
+    help="Length of the schedule.",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (default 1234).")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=DEFAULTS.batch_size,
+    show_default=True,
+    help="Images per step.",
+)
+@click.option(
+    "--learning-rate",
+    type=float,
+    default=DEFAULTS.learning_rate,
+    show_default=True,
+    help="Peak learning rate.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=DEFAULTS.limit,
+    help="Use at most N training images (smoke runs).",
+)
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option(
     "--members",
     type=click.IntRange(1, 16),
-    default=1,
+    default=TrainOptions.members,
     show_default=True,
     help="Train N models (seeds SEED..SEED+N-1, one validation split) and export their average.",
 )
@@ -45,7 +76,8 @@ from fer_audio.errors import FerAudioError
     "--widths",
     type=str,
     default=None,
-    help="Channels of the network's stages, comma-separated (default 32,64,128,256); the stem "
+    help="Channels of the network's stages, comma-separated "
+    f"(default {','.join(map(str, ModelOptions.widths))}); the stem "
     "convolution gets the first.",
 )
 @click.option(
@@ -61,12 +93,11 @@ from fer_audio.errors import FerAudioError
     type=click.FloatRange(0.0, 1.0),
     default=None,
     help="With --teacher: share of the teachers' mean in each target, the rest from the votes or "
-    "labels (default 1.0).",
+    f"labels (default {DEFAULTS.distill_weight}).",
 )
 @click.option(
     "--teacher-mirror",
     is_flag=True,
-    default=None,
     help="With --teacher: each teacher's output is its mean over the face and its mirror image.",
 )
 @click.option(
@@ -74,18 +105,18 @@ from fer_audio.errors import FerAudioError
     type=click.FloatRange(0.0, 1.0),
     default=None,
     help="With --votes: share of FER-2013's own label in each target, the rest the crowd's votes "
-    "(default 0).",
+    f"(default {DEFAULTS.label_weight:g}).",
 )
 @click.option(
     "--class-weight-power",
     type=click.FloatRange(0.0, 1.0),
-    default=None,
-    help="Weigh each image by (1 / its class's frequency) to this power: 0 none, 1 balanced (default 0.25).",
+    default=DEFAULTS.class_weight_power,
+    show_default=True,
+    help="Weigh each image by (1 / its class's frequency) to this power: 0 none, 1 balanced.",
 )
 @click.option(
     "--camera-augment",
     is_flag=True,
-    default=None,
     help="Also augment with what a camera adds: sensor noise, blur, an exposure curve.",
 )
 @click.option(
@@ -98,8 +129,9 @@ from fer_audio.errors import FerAudioError
 @click.option(
     "--patience",
     type=click.IntRange(0),
-    default=None,
-    help="Stop after N epochs without a better validation score; 0: run the whole schedule (default 10).",
+    default=DEFAULTS.patience,
+    show_default=True,
+    help="Stop after N epochs without a better validation score; 0: run the whole schedule.",
 )
 @click.option(
     "--bfloat16/--float32",
@@ -142,7 +174,32 @@ def train(  # noqa: PLR0913 (one parameter per option: click's way)
     _check_teachers(teachers, distill_weight, teacher_mirror)
     if label_weight is not None and not votes:
         fail("--label-weight needs --votes FILE: it mixes FER-2013's own label into the crowd's votes")
-    _check_init(init)
+    model = ModelOptions(stem=stages[0], widths=stages) if stages else _init_model(init)
+    config = TrainConfig(
+        data=data,
+        out=out,
+        votes=votes or "",
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        limit=limit,
+        seed=seed,
+        teachers=tuple(teachers),
+        distill_weight=DEFAULTS.distill_weight if distill_weight is None else distill_weight,
+        teacher_mirror=teacher_mirror,
+        label_weight=label_weight or DEFAULTS.label_weight,
+        class_weight_power=class_weight_power,
+        init=init or "",
+        patience=patience,
+        bfloat16=bfloat16,
+        model=model,
+        augment=AugmentOptions(**CAMERA) if camera_augment else AugmentOptions(),
+    )
+    options = TrainOptions(config, members=members, resume=resume, export=not no_export)
+    sys.exit(_run(options))
+
+
+def _run(options: TrainOptions) -> int:
     import signal
 
     # Ctrl-C keeps the last finished epoch: make sure it raises KeyboardInterrupt even where the
@@ -153,31 +210,9 @@ def train(  # noqa: PLR0913 (one parameter per option: click's way)
         from training.cli import run_train
     except ImportError as exc:
         fail(f"training needs TensorFlow ({exc}); install it with: pip install 'fer-audio[train]'")
-    overrides = {
-        k: v
-        for k, v in dict(
-            votes=votes,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            limit=limit,
-            seed=seed,
-            widths=stages,
-            teachers=tuple(teachers) or None,
-            distill_weight=distill_weight,
-            teacher_mirror=teacher_mirror,
-            label_weight=label_weight,
-            class_weight_power=class_weight_power,
-            camera_augment=camera_augment,
-            init=init,
-            patience=patience,
-            bfloat16=bfloat16,
-        ).items()
-        if v is not None
-    }
     code = 1  # stays 1 only if training broke with an unexpected error
     try:
-        code = run_train(data, out, overrides, members=members, resume=resume, export=not no_export)
+        code = run_train(options)
     except FerAudioError as exc:  # a usage error: the CLI's group says it in one line
         code = exc.exit_code
         raise
@@ -186,7 +221,7 @@ def train(  # noqa: PLR0913 (one parameter per option: click's way)
             err(f"fer-audio: TensorFlow's own messages are in {native_log}")
         else:
             os.remove(native_log)
-    sys.exit(code)
+    return code
 
 
 def _check_teachers(teachers: tuple[str, ...], distill_weight: float | None, mirror: bool | None) -> None:
@@ -201,11 +236,12 @@ def _check_teachers(teachers: tuple[str, ...], distill_weight: float | None, mir
         fail("--teacher-mirror needs --teacher RUN: there is nothing to distil from")
 
 
-def _check_init(init: str | None) -> None:
+def _init_model(init: str | None) -> ModelOptions:
+    """The network of `--init RUN` (its config.json), or the default one without --init."""
+    if init is None:
+        return ModelOptions()
     from fer_audio.data.runs import best_files
 
-    if init is None:
-        return
     networks = best_files(init)
     if not networks:
         fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
@@ -214,6 +250,10 @@ def _check_init(init: str | None) -> None:
             f"--init {init}: an ensemble of {len(networks)} networks; "
             f"give one member's folder, e.g. {networks[0].parent}"
         )
+    try:
+        return saved_model_options(networks[0], "--init")
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
 
 
 def _parse_widths(widths: str | None) -> tuple[int, ...] | None:

@@ -103,3 +103,26 @@ def test_library_errors_are_typed_and_the_cli_says_them_in_one_line(tmp_path):
     )
     assert r.returncode == caught.value.exit_code == 2
     assert r.stderr.strip() == f"fer-audio: {caught.value}"
+
+
+@pytest.mark.shared
+def test_narrate_and_evaluate_print_nothing_of_their_own(video, fer_csv, tmp_path, capfd):
+    """The library's narration and scoring hand their lines to the caller: a script that passes
+    no function to print with sees nothing on stdout or stderr, and gets the lines it asks for."""
+    cap = cv2.VideoCapture(str(video))
+    for _ in range(40):
+        ok, frame = cap.read()
+    cap.release()
+    assert ok
+    cv2.imwrite(str(tmp_path / "smile.jpg"), frame)
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    options = fer_audio.NarrateOptions(speak=False)
+    assert fer_audio.run_narrate([str(tmp_path)], options) == 0
+    scores = fer_audio.evaluate(str(fer_csv))
+    assert capfd.readouterr() == ("", "")
+    told, noted = [], []
+    assert fer_audio.run_narrate([str(tmp_path)], options, tell=told.append, note=noted.append) == 0
+    assert told[0].startswith("smile: ") and "happy" in told[0] and told[-1].startswith("Done: one image")
+    assert len(noted) == 1 and noted[0].startswith(f"skipped {tmp_path / 'broken.jpg'}: ")
+    assert 0.0 <= scores["accuracy"] <= 1.0 and scores["usage"] == "PublicTest"
+    assert fer_audio.data.evaluate.describe(scores).splitlines()[0].endswith(f"on PublicTest of {fer_csv}")

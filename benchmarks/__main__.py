@@ -25,17 +25,27 @@ from benchmarks.soak import bench_soak_live
 
 
 def _realworld(args) -> dict:
-    """realworld, with --model MODEL.tflite in place of the shipped model where given."""
+    """realworld, with --model MODEL.tflite in place of the shipped model where given: the live
+    path then reads it through a calibration fitted to its own PublicTest outputs (as the shipped
+    model's was), printed so that it can be shipped with the model."""
+    peer = None if args.no_peer else fer_detector()
     if args.model is None:
-        return bench_realworld(say, fer_detector())
+        return bench_realworld(say, peer)
+    from benchmarks.common import crowd_truth, data, model_outputs
     from fer_audio.apps.options import LiveOptions
+    from fer_audio.events import calibration
     from fer_audio.vision.classify import ClassifierOptions
     from fer_audio.vision.recognize import RecognizerOptions
 
+    faces = crowd_truth(data().require("PublicTest"))
+    fitted = calibration.fit(model_outputs(faces, str(args.model)), faces.labels)
+    say(f"realworld: {args.model}, calibration fitted to its PublicTest outputs:")
+    say("\n".join(f"    {row}," for row in fitted))
     classifier = ClassifierOptions(model=str(args.model))
     options = LiveOptions()
-    options = replace(options, recognizer=replace(options.recognizer, classifier=classifier))
-    return bench_realworld(say, fer_detector(), options, RecognizerOptions(classifier=classifier))
+    tracker = replace(options.tracker, smoother=replace(options.tracker.smoother, calibration=fitted))
+    options = replace(options, recognizer=replace(options.recognizer, classifier=classifier), tracker=tracker)
+    return bench_realworld(say, peer, options, RecognizerOptions(classifier=classifier))
 
 
 SECTIONS = {  # name -> section(args); each area's module holds its sections
@@ -78,6 +88,9 @@ def main() -> None:
         default=None,
         metavar="MODEL.tflite",
         help="realworld: measure this model instead",
+    )
+    parser.add_argument(
+        "--no-peer", action="store_true", help="realworld: leave the fer package out (quicker)"
     )
     args = parser.parse_args()
     if not TAR.exists():

@@ -556,3 +556,30 @@ def test_a_network_rebuilt_from_its_int8_tflite_file_matches_it(full_run, fer_cs
     theirs = Classifier(ClassifierOptions(model=str(path))).predict_batched(faces)
     np.testing.assert_allclose(ours, theirs, atol=0.02)
     assert (ours.argmax(1) == theirs.argmax(1)).mean() >= 0.95
+
+
+def test_interpolated_networks_lie_between_a_run_and_its_fine_tune(fer_csv, full_run, tmp_path):
+    """training.interpolate: alpha 0 is the base network, alpha 1 its fine-tune, and in between
+    every weight is the weighted mean; the folder is a finished run that exports like any other."""
+    import keras
+
+    from training.interpolate import interpolate
+    from training.report import finalize
+
+    tuned = tmp_path / "tuned"
+    fit(_config(fer_csv, tuned, init=str(full_run), epochs=1, learning_rate=0.01), log=lambda m: None)
+    base_w = keras.models.load_model(full_run / "best.keras").get_weights()
+    tuned_w = keras.models.load_model(tuned / "best.keras").get_weights()
+    assert any(np.abs(a - b).max() > 1e-4 for a, b in zip(base_w, tuned_w, strict=True))
+    for alpha in (0.0, 0.3, 1.0):
+        run = interpolate(full_run, tuned, alpha, tmp_path / f"mix-{alpha}")
+        got = keras.models.load_model(run / "best.keras").get_weights()
+        for g, a, b in zip(got, base_w, tuned_w, strict=True):
+            np.testing.assert_allclose(g, (1 - alpha) * a + alpha * b, rtol=1e-6, atol=1e-6)
+    assert json.loads((run / "config.json").read_text())["out"] == str(run)
+    source = json.loads((run / "interpolated.json").read_text())
+    assert source == {"base": str(full_run), "tuned": str(tuned), "alpha": 1.0}
+    metrics = finalize(run, log=lambda m: None)
+    assert (run / "model-int8.tflite").is_file() and "val" in metrics["models"]["model.tflite"]
+    with pytest.raises(ValueError, match=re.escape("--alpha 1.5: give a share between 0 and 1")):
+        interpolate(full_run, tuned, 1.5, tmp_path / "never")

@@ -215,3 +215,28 @@ def test_a_vote_file_that_matches_no_image_stops_with_one_line(folder, tmp_path)
     with pytest.raises(DatasetError, match="no vote row matches an image"):
         with_votes(load_dataset(folder.parent), votes, lines.append)
     assert lines[0] == f"{votes}: 0 images matched to crowd votes"
+
+
+@pytest.mark.shared
+def test_the_prior_correction_tool_writes_the_crowds_training_frequencies_beside_a_model(
+    fer_csv, ferplus_sample, tmp_path
+):
+    """training.prior: the frequencies of the crowd's majority over the Training rows, written into
+    the model's sidecar, which the classifier then reads."""
+    import shutil
+
+    from fer_audio.data import crowd
+    from fer_audio.vision.classify import Classifier, ClassifierOptions, default_model_path
+    from training.prior import main
+
+    model = tmp_path / "m.tflite"
+    shutil.copy(default_model_path(), model)
+    main([str(model), "--data", str(fer_csv), "--votes", str(ferplus_sample), "--strength", "0.3"])
+    faces = crowd.with_votes(load_dataset(str(fer_csv)), str(ferplus_sample), lambda _l: None)
+    labels, _ = majority_labels(faces.require("Training").votes)
+    expected = np.bincount(labels[labels >= 0], minlength=7) / (labels >= 0).sum()
+    classifier = Classifier(ClassifierOptions(model=str(model)))
+    ratios = np.exp(-classifier.bias / 0.3)  # the prior, up to the 6-decimal rounding
+    np.testing.assert_allclose(ratios / ratios.sum(), expected, atol=2e-6)
+    with pytest.raises(SystemExit):
+        main([str(model), "--data", str(fer_csv), "--votes", str(ferplus_sample), "--strength", "2"])

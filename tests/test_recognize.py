@@ -206,3 +206,33 @@ def test_a_model_whose_sidecar_names_another_class_order_is_refused(tmp_path):
     (tmp_path / "theirs.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match=r"fer-audio gives 48x48 grey faces in 0\.\.255"):
         Classifier(ClassifierOptions(model=str(model)))
+
+
+def test_a_sidecars_prior_correction_divides_the_outputs_by_the_prior_to_its_strength(tmp_path):
+    """prior_correction: outputs / prior ** strength, renormalised; it moves the decision toward
+    the rare classes, and a malformed one is refused in one line naming the file."""
+    import json
+
+    from fer_audio.vision.classify import (
+        Classifier,
+        ClassifierOptions,
+        ModelError,
+        default_model_path,
+        model_card,
+    )
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(default_model_path().read_bytes())
+    faces = np.random.default_rng(0).uniform(0, 255, (32, 48, 48)).astype(np.float32)
+    raw = Classifier(ClassifierOptions(model=str(model))).predict(faces)  # no sidecar: as the net gives
+    prior = np.array([0.09, 0.0065, 0.024, 0.28, 0.13, 0.13, 0.3395])
+    (tmp_path / "m.json").write_text(json.dumps(model_card(prior=prior.tolist(), strength=0.5)))
+    got = Classifier(ClassifierOptions(model=str(model))).predict(faces)
+    expected = np.maximum(raw, 1e-6) / prior**0.5
+    np.testing.assert_allclose(got, expected / expected.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    assert (got[:, 1] >= raw[:, 1]).all()  # disgust, the rarest, only gains
+    shipped = json.loads(default_model_path().with_suffix(".json").read_text())["prior_correction"]
+    assert 0 < shipped["strength"] <= 1 and abs(sum(shipped["prior"]) - 1) < 1e-4
+    (tmp_path / "m.json").write_text(json.dumps(model_card(prior=[0.5, 0.5], strength=0.5)))
+    with pytest.raises(ModelError, match=r"m\.json: not a model sidecar \(prior_correction needs 7 positive"):
+        Classifier(ClassifierOptions(model=str(model)))

@@ -1,6 +1,12 @@
 """Runs the expression model (TFLite, through the LiteRT runtime) on batches of face crops.
 
 Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
+
+A model's sidecar (MODEL.json) may carry a prior correction: the class frequencies of the labels
+it was trained on and a strength s. Its outputs are then divided by prior ** s and renormalised
+(post-hoc logit adjustment, Menon et al. 2021): a model fitted to the crowd's votes, which
+rarely name anger, disgust or fear, leans away from them by their rarity; the correction takes
+back part of that lean. The shipped model's strength is in MODEL_CARD.md.
 """
 
 from __future__ import annotations
@@ -27,27 +33,35 @@ class ModelError(FerAudioError, RuntimeError):
 INPUT_RANGE = (0.0, 255.0)  # grey values the model is fed (it standardises each face itself)
 
 
-def model_card(classes=EMOTIONS, input_range=INPUT_RANGE) -> dict:
-    """What a model's sidecar (MODEL.json beside MODEL.tflite) says about how to read it."""
-    return {
+PROB_FLOOR = 1e-6  # outputs are floored here before a prior correction (int8 outputs can be 0)
+
+
+def model_card(classes=EMOTIONS, input_range=INPUT_RANGE, prior=None, strength: float = 0.0) -> dict:
+    """What a model's sidecar (MODEL.json beside MODEL.tflite) says about how to read it; with a
+    `prior` (7 class frequencies) and a `strength` > 0, the prior correction to apply."""
+    card = {
         "classes": list(classes),
         "input": {"shape": [INPUT_SIZE, INPUT_SIZE, 1], "range": list(input_range), "color": "grey"},
     }
+    if prior is not None and strength > 0:
+        card["prior_correction"] = {"prior": [float(v) for v in prior], "strength": float(strength)}
+    return card
 
 
 def sidecar_path(model: Path) -> Path:
     return model.with_suffix(".json")
 
 
-def check_sidecar(model: Path) -> bool:
-    """Checks the class order and input range in the model's sidecar against this tool's; False
-    where there is no sidecar (a model from before sidecars: read as fer-audio's own order)."""
+def read_sidecar(model: Path) -> dict | None:
+    """The model's sidecar, its class order and input range checked against this tool's; None
+    where there is none (a model from before sidecars: read as fer-audio's own order)."""
     path = sidecar_path(model)
     if not path.is_file():
-        return False
+        return None
     try:
         card = json.loads(path.read_text())
         classes, shape, low_high = card["classes"], card["input"]["shape"], card["input"]["range"]
+        correction = _prior_bias(card.get("prior_correction"))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{path}: not a model sidecar ({exc}); remove it or write it again") from exc
     if list(classes) != list(EMOTIONS):
@@ -59,7 +73,18 @@ def check_sidecar(model: Path) -> bool:
         raise ModelError(
             f"{model}: it wants input {shape} in {low_high}; fer-audio gives 48x48 grey faces in 0..255"
         )
-    return True
+    return card | {"bias": correction}
+
+
+def _prior_bias(correction: dict | None) -> np.ndarray | None:
+    """(7,) float32 to add to the log of the outputs: -strength * log(prior); None: no correction."""
+    if correction is None:
+        return None
+    prior = np.asarray(correction["prior"], np.float64)
+    strength = float(correction["strength"])
+    if prior.shape != (NUM_CLASSES,) or not (prior > 0).all() or not 0.0 <= strength <= 1.0:
+        raise ValueError("prior_correction needs 7 positive class frequencies and a strength in 0..1")
+    return (-strength * np.log(prior / prior.sum())).astype(np.float32)
 
 
 def default_model_path() -> Path:
@@ -80,7 +105,9 @@ class Classifier:
         if not path.is_file():
             raise ModelError(f"{path}: model file not found; pass --model FILE.tflite")
         self.path = path
-        self.has_sidecar = check_sidecar(path)
+        card = read_sidecar(path)
+        self.has_sidecar = card is not None
+        self.bias = None if card is None else card["bias"]  # the prior correction, if any
         try:
             self._model = TFLiteModel(path, options.threads)
             self._check()
@@ -98,9 +125,18 @@ class Classifier:
             faces = faces[None]
         if faces.shape[0] == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
-        return self._model.run(faces[..., None])[0].astype(np.float32, copy=False)
+        probs = self._model.run(faces[..., None])[0].astype(np.float32, copy=False)
+        return probs if self.bias is None else _corrected(probs, self.bias)
 
     def predict_batched(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """predict() over many faces in fixed-size batches (the last one may be smaller)."""
         parts = [self.predict(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)
+
+
+def _corrected(probs: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """softmax(log(probs) + bias), row by row."""
+    logits = np.log(np.maximum(probs, PROB_FLOOR)) + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    out = np.exp(logits)
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -36,6 +36,25 @@ def test_help_lists_every_command_without_heavy_imports():
     for command in ("live", "narrate", "evaluate", "train", "sounds", "devices"):
         assert command in r.stdout
     assert r.stdout.strip().endswith("HEAVY:")
+    code = "import sys; sys.argv = ['fer-audio', '--help']\nfrom fer_audio.cli import run\ntry: run()\n"
+    code += "except SystemExit: print(sorted(m for m in ('numpy', 'cv2', 'click') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.stdout.strip().endswith("['click']")  # no command module loaded: no numpy, no OpenCV
+
+
+def test_the_command_list_shows_each_commands_own_first_line():
+    """`fer-audio --help` lists the commands without loading them, from group.COMMANDS: each line
+    there must be the command's own docstring line, and each command its module's."""
+    import click
+
+    from fer_audio.cli.group import COMMANDS, main
+
+    ctx = click.Context(main)
+    for name, (module, line) in COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert command.get_short_help_str(limit=500) == line, name
+        assert command.callback.__module__ == module, name
+    assert sorted(main.commands) == sorted(COMMANDS)  # nothing registered that the list leaves out
 
 
 @pytest.mark.shared

@@ -1,9 +1,7 @@
-"""Every command, registered on the `fer-audio` group: importing this module builds the CLI."""
+"""The `fer-audio` group with its commands: each loads on first use (COMMANDS in group.py)."""
 
 from __future__ import annotations
 
-# each module registers its command on `main`
-from fer_audio.cli import devices, evaluate, live, narrate, sounds, train  # noqa: F401
 from fer_audio.cli.group import main
 
 __all__ = ["main"]

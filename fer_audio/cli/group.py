@@ -3,9 +3,11 @@ and an exit code."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
+from click.utils import make_default_short_help
 
 from fer_audio.errors import FerAudioError
 
@@ -19,9 +21,40 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+# name -> (module that registers it on `main`, the line `fer-audio --help` shows for it). A command
+# is imported only when it runs or shows its own help, so `fer-audio --help` loads none of them
+# (they read their defaults from the stage options, whose modules import numpy and OpenCV);
+# tests/test_cli.py checks each line against the command's own docstring.
+COMMANDS = {
+    "devices": ("fer_audio.cli.devices", "List audio output devices (for --audio-device)."),
+    "evaluate": (
+        "fer_audio.cli.evaluate",
+        "Score an expression model on labelled faces, through the run-time path.",
+    ),
+    "live": ("fer_audio.cli.live", "Hear the expressions of the person in front of the camera."),
+    "narrate": ("fer_audio.cli.narrate", "Say the emotions of the faces in photos, left to right."),
+    "sounds": ("fer_audio.cli.sounds", "Learn, check and build sound packs."),
+    "train": ("fer_audio.cli.train", "Train the expression model (needs the [train] extra: TensorFlow)."),
+}
+
+
 class OneLineErrors(click.Group):
     """Click's usage errors (a bad value, an unknown option) as one line like every other error,
-    instead of its three-line usage block."""
+    instead of its three-line usage block. Commands load on first use (COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            importlib.import_module(COMMANDS[cmd_name][0])  # its decorator registers it on `main`
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, make_default_short_help(line, limit)) for name, (_, line) in sorted(COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False

@@ -212,16 +212,13 @@ def test_over_the_backlog_the_gesture_goes_before_any_emotion():
 @pytest.mark.audio
 @pytest.mark.shared
 @pytest.mark.slow
-def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video, tmp_path):
+def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video_frames, tmp_path):
     """A real PulseAudio server (its own, beside the suite's) killed 3 s into a live session and
     started again: 'sound lost' on stderr at once, PortAudio's own lines kept off it, and a
     'sound back' cue when it plays again; the session goes on to the end."""
     import cv2
 
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    while (got := cap.read())[0]:
-        frames.append(got[1])
+    frames = video_frames
     h, w = frames[0].shape[:2]
     clip = tmp_path / "long.mp4"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 24.7, (w, h))

@@ -26,14 +26,14 @@ import cv2
 import numpy as np
 
 from benchmarks import fer_baseline
+from benchmarks.common import SHARED, VIDEO
 from fer_audio.apps.live import build_session
 from fer_audio.apps.narrate import read_and_analyze
 from fer_audio.apps.options import LiveOptions, OutputOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "realworld"
-VIDEO = REALWORLD.parents[1] / "videos" / "phone-smile.mp4"
+REALWORLD = SHARED / "datasets" / "realworld"
 CLIP_SETS = ("talking", "ckplus-video")
 PHOTO_SETS = ("photos", "ckplus48")
 NEUTRAL = "neutral"  # the resting state: heard as silence, never a wrong word

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from fer_audio.data.datasets import load_dataset
+from fer_audio.outputs import atomic_path, write_atomic
 from training.model import ModelOptions, build_model
 
 
@@ -101,9 +102,10 @@ def main() -> None:
     pick = np.random.default_rng(0).permutation(len(train))[: args.faces]
     network = rebuild(args.model, options, train.images[np.sort(pick)])
     args.out.mkdir(parents=True, exist_ok=True)
-    network.save(args.out / "best.keras")
-    (args.out / "config.json").write_text(
-        json.dumps({"model": config["model"], "from_tflite": str(args.model)})
+    with atomic_path(args.out / "best.keras") as tmp:
+        network.save(tmp)
+    write_atomic(
+        args.out / "config.json", json.dumps({"model": config["model"], "from_tflite": str(args.model)})
     )
     print(f"wrote {args.out / 'best.keras'}")
 

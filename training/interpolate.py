@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
+from fer_audio.outputs import atomic_path, write_atomic
 from training.options import TrainConfig, teacher_files
 
 
@@ -41,12 +41,13 @@ def interpolate(base: str | Path, tuned: str | Path, alpha: float, out: str | Pa
     b.set_weights([((1.0 - alpha) * x + alpha * y).astype(x.dtype) for x, y in zip(wa, wb, strict=True)])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    b.save(out / "best.keras")
+    with atomic_path(out / "best.keras") as tmp:
+        b.save(tmp)
     config = TrainConfig.from_json(json.loads((tuned_file.parent / "config.json").read_text()))
-    (out / "config.json").write_text(json.dumps(config.to_json() | {"out": str(out)}, indent=2))
+    write_atomic(out / "config.json", json.dumps(config.to_json() | {"out": str(out)}, indent=2))
     source = {"base": str(base), "tuned": str(tuned), "alpha": alpha}
-    (out / "interpolated.json").write_text(json.dumps(source, indent=2))
-    shutil.copy(tuned_file.parent / "state.json", out / "state.json")
+    write_atomic(out / "interpolated.json", json.dumps(source, indent=2))
+    write_atomic(out / "state.json", (tuned_file.parent / "state.json").read_bytes())
     return out
 
 

@@ -188,9 +188,10 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
             "so cues may come later or more often than with the shipped model (training/README.md "
             "says how to fit one)"
         )
-        if not sidecar_path(Path(model)).is_file():
+        sidecar = sidecar_path(Path(model))
+        if not sidecar.is_file():
             err(
-                f"fer-audio: note: --model {model}: no {sidecar_path(Path(model)).name} beside it names its "
+                f"fer-audio: note: --model {model}: no {sidecar.name} beside it names its "
                 "classes; they are read in fer-audio's order (angry, disgust, fear, happy, sad, surprise, "
                 "neutral)"
             )

@@ -333,13 +333,14 @@ class WavOutput:
         try:
             self._wav.writeframesraw(pcm.tobytes())
         except OSError as exc:
-            self.error = (
-                f"--audio-out {self.path}: could not be written ({exc.strerror or exc}); nothing was kept"
-            )
+            self.error = self._write_error(exc)
             self.abort()
             return
         self._buffer = self._buffer[frames:]
         self._written += frames
+
+    def _write_error(self, exc: OSError) -> str:
+        return f"--audio-out {self.path}: could not be written ({exc.strerror or exc}); nothing was kept"
 
     def wait(self, timeout: float = 30.0) -> None:
         return None
@@ -354,9 +355,7 @@ class WavOutput:
             self._wav.close()  # writes the header's lengths
             os.replace(self._tmp, self.path)
         except OSError as exc:
-            self.error = (
-                f"--audio-out {self.path}: could not be written ({exc.strerror or exc}); nothing was kept"
-            )
+            self.error = self._write_error(exc)
             self._tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:

@@ -113,6 +113,19 @@ def bench_detectors() -> dict:
                 + ", ".join(f"{side} px {v:.0%}" for side, v in found.items())
                 + f"; {false} boxes on {len(not_faces)} upside-down or scrambled faces"
             )
+        # what narrate and analyze() search beyond the detector: the bordered second pass and the
+        # whole-image read of a face crop (160 px not-faces are in the whole-image read's range)
+        from fer_audio.vision.recognize import Recognizer
+
+        recognizer = Recognizer()
+        searched = sum(len(recognizer.detect(img)) for img in not_faces)
+        plain = out["alt2, step 1.2, 1 neighbour (shipped)"]["boxes_on_not_faces"]
+        out["photo_search_boxes_on_not_faces"] = searched
+        say(
+            f"detectors [photo search: shipped detector, bordered second pass, whole-image read]: "
+            f"{searched} boxes on the {len(not_faces)} upside-down or scrambled faces ({plain} from the "
+            "detector alone)"
+        )
     finally:
         cv2.setNumThreads(threads)
     return out

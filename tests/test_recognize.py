@@ -147,8 +147,8 @@ def test_a_face_that_fills_the_photo_is_found(detectable_faces):
     from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     portraits = [_portrait(f) for f in detectable_faces[:20]]
-    plain = Recognizer(RecognizerOptions(fill_margin=0))
-    bordered = Recognizer(RecognizerOptions())
+    plain = Recognizer(RecognizerOptions(fill_margin=0, whole_image_max=0))
+    bordered = Recognizer(RecognizerOptions(whole_image_max=0))  # the bordered search alone
     found_plain = sum(len(plain.detect(to_gray8(p))) > 0 for p in portraits)
     found = [bordered.detect(to_gray8(p)) for p in portraits]
     assert sum(len(f) > 0 for f in found) >= found_plain + 5
@@ -168,6 +168,25 @@ def test_the_bordered_search_adds_no_face_on_scrambled_faces(detectable_faces):
         scrambled = np.vstack([np.hstack([blocks[i] for i in order[r * 4 : r * 4 + 4]]) for r in range(4)])
         false += len(recognizer.detect(cv2.resize(scrambled, (200, 200), interpolation=cv2.INTER_NEAREST)))
     assert false == 0
+
+
+def test_a_face_crop_that_fills_an_oblong_photo_is_read_whole_but_not_upside_down(detectable_faces):
+    """A 140x250 crop cut at both cheeks (an IMFDB-style face crop): no window of the detector
+    fits it, so the whole image is read as the face where the mesh sees it upright."""
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    crops = []
+    for face in detectable_faces[:20]:
+        big = cv2.resize(face, (260, 260), interpolation=cv2.INTER_CUBIC)
+        crops.append(np.ascontiguousarray(big[5:255, 60:200]))
+    whole = Recognizer(RecognizerOptions(fill_margin=0))
+    off = Recognizer(RecognizerOptions(fill_margin=0, whole_image_max=0))
+    read = [whole.detect(c) for c in crops]
+    assert sum(len(b) == 1 for b in read) >= sum(len(off.detect(c)) > 0 for c in crops) + 10
+    for boxes, crop in zip(read, crops, strict=True):
+        if len(boxes) == 1 and boxes[0].score == 0.0:  # read whole: the box is the image
+            assert (boxes[0].w, boxes[0].h) == (crop.shape[1], crop.shape[0])
+    assert sum(len(whole.detect(np.ascontiguousarray(c[::-1]))) for c in crops) == 0
 
 
 def test_a_small_icon_is_not_read_as_a_face_crop(public_test_faces):

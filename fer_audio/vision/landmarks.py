@@ -38,10 +38,12 @@ POSE_POINTS = {
 @dataclass(frozen=True)
 class FaceMesh:
     """One face's mesh: points (468, 3) float32 in frame pixels (z: depth, same scale as x,
-    smaller = nearer), score 0..1 that the crop holds a face."""
+    smaller = nearer), score 0..1 that the crop holds a face, and that score's logit (which still
+    orders two crops where both scores round to 1)."""
 
     points: np.ndarray
     score: float
+    logit: float = 0.0
 
 
 def roi(box: FaceBox) -> tuple[tuple[float, float], float, float]:
@@ -101,13 +103,13 @@ class FaceMeshModel:
         batch = np.repeat((np.stack(crops).astype(np.float32) / 255.0)[..., None], 3, axis=3)
         points, flags = self._model.run(batch)
         points = points.reshape(len(boxes), -1, 3)
-        scores = sigmoid(flags.reshape(-1))
+        logits = flags.reshape(-1)
         out = []
-        for m, p, s in zip(mats, points, scores, strict=True):
+        for m, p, s, logit in zip(mats, points, sigmoid(logits), logits, strict=True):
             inv = cv2.invertAffineTransform(m)
             xy = p[:, :2] @ inv[:, :2].T + inv[:, 2]
             z = p[:, 2:] * math.hypot(inv[0, 0], inv[0, 1])
-            out.append(FaceMesh(np.concatenate([xy, z], 1).astype(np.float32), float(s)))
+            out.append(FaceMesh(np.concatenate([xy, z], 1).astype(np.float32), float(s), float(logit)))
         return out
 
 

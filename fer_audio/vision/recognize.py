@@ -32,8 +32,13 @@ class RecognizerOptions:
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     classifier: ClassifierOptions = field(default_factory=ClassifierOptions)
     crop_margin: float = CROP_MARGIN  # per side, fraction of the detected box
-    whole_image_max: int = 128  # pixels: a square image up to this side with no face found is
-    # classified as one face crop (FER-style 48x48 crops) if the face mesh sees a face in it; 0: off
+    whole_image_max: int = 400  # pixels: an image up to this side and shaped like a face crop
+    # (whole_image_aspect) with no face found is classified as one face if the face mesh sees an
+    # upright face filling it: FER-style 48x48 crops, contact photos, portraits cropped to the face
+    # (often turned or cut, which the detector misses); 0: off
+    whole_image_aspect: float = 2.0  # its longer side at most this many times its shorter
+    whole_image_min_score: float = 0.9  # the face mesh's face score it needs (a plain check: 0.5;
+    # below 0.9 it passes an upside-down face now and then, more surely than turned upright)
     fill_margin: float = 0.3  # where no face is found, look again with a border of this fraction
     # of the image's longer side on every side: a face that fills the photo or is cut by its
     # edges (a portrait crop) has no margin for the detector's window otherwise; 0 turns this off
@@ -83,17 +88,27 @@ class Recognizer:
             return []
         fill = int(gray.mean())
         bordered = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
-        found = self._bordered_detector().detect(bordered)
-        scores = [m.score for m in mesh.mesh(bordered, found)] if found else []
+        found = [b for b in self._bordered_detector().detect(bordered) if self._upright(mesh, bordered, b)]
         out = []
-        for b, score in zip(found, scores, strict=True):
-            if score < MIN_FACE_SCORE:  # the mesh sees no face there: a pattern, not a face
-                continue
+        for b in found:
             x0, y0 = max(0, b.x - pad), max(0, b.y - pad)
             x1, y1 = min(w, b.x - pad + b.w), min(h, b.y - pad + b.h)
             if (x1 - x0) * (y1 - y0) >= 0.5 * b.area:  # at least half of the face is in the image
                 out.append(FaceBox(x0, y0, x1 - x0, y1 - y0, b.score))
         return out
+
+    @staticmethod
+    def _upright(
+        mesh: FaceMeshModel, gray: np.ndarray, box: FaceBox, min_score: float = MIN_FACE_SCORE
+    ) -> bool:
+        """Whether the face mesh sees a face in `box` (a face-like pattern: no), and more surely
+        than in the same place turned upside down (it also sees a face in an upside-down one)."""
+        upright = mesh.mesh(gray, [FaceBox(box.x, box.y, box.w, box.h)])[0]  # both without keypoints
+        if upright.score < min_score:
+            return False
+        h, w = gray.shape[:2]
+        turned = FaceBox(w - box.x - box.w, h - box.y - box.h, box.w, box.h)
+        return upright.logit > mesh.mesh(np.ascontiguousarray(gray[::-1, ::-1]), [turned])[0].logit
 
     def _bordered_detector(self) -> FaceDetector:
         if self._strict is None:
@@ -115,17 +130,20 @@ class Recognizer:
         return self._mesh_check
 
     def _holds_a_face(self, gray: np.ndarray) -> bool:
-        """Whether the face mesh sees a face filling `gray` (an icon or a logo: no); True where
-        the mesh's model file is not installed."""
+        """Whether the face mesh sees an upright face filling `gray`: it must see a face, and
+        more surely than in `gray` turned upside down (the mesh also sees a face in an upside-down
+        one; an icon or a logo: no face at all). True where the mesh's model file is not
+        installed."""
         mesh = self._face_check()
         if mesh is None:
             return True
         h, w = gray.shape[:2]
-        return mesh.mesh(gray, [FaceBox(0, 0, w, h)])[0].score >= MIN_FACE_SCORE
+        return self._upright(mesh, gray, FaceBox(0, 0, w, h), self.options.whole_image_min_score)
 
     def _is_face_crop(self, gray: np.ndarray) -> bool:
         h, w = gray.shape[:2]
-        return 0 < max(h, w) <= self.options.whole_image_max and abs(h - w) <= 0.1 * max(h, w)
+        long, short = max(h, w), min(h, w)
+        return 0 < long <= self.options.whole_image_max and long <= self.options.whole_image_aspect * short
 
     def classify(self, gray: np.ndarray, boxes: list[FaceBox]) -> list[FacePrediction]:
         if not boxes:

@@ -32,10 +32,9 @@ def _realworld(args) -> dict:
     if args.model is None:
         return bench_realworld(say, peer)
     from benchmarks.common import crowd_truth, data, model_outputs
-    from fer_audio.apps.options import LiveOptions
+    from fer_audio.apps.options import LiveOptions, NarrateOptions
     from fer_audio.events import calibration
     from fer_audio.vision.classify import ClassifierOptions
-    from fer_audio.vision.recognize import RecognizerOptions
 
     faces = crowd_truth(data().require("PublicTest"))
     fitted = calibration.fit(model_outputs(faces, str(args.model)), faces.labels)
@@ -45,7 +44,8 @@ def _realworld(args) -> dict:
     options = LiveOptions()
     tracker = replace(options.tracker, smoother=replace(options.tracker.smoother, calibration=fitted))
     options = replace(options, recognizer=replace(options.recognizer, classifier=classifier), tracker=tracker)
-    return bench_realworld(say, peer, options, RecognizerOptions(classifier=classifier))
+    photo_options = replace(NarrateOptions().recognizer, classifier=classifier)
+    return bench_realworld(say, peer, options, photo_options)
 
 
 SECTIONS = {  # name -> section(args); each area's module holds its sections

@@ -53,9 +53,10 @@ def _narrate_speed(label: str, paths: list[Path], earlier_fer_ms: float | None, 
     in turns for `rounds` rounds, the best round of each kept (the one least disturbed by the
     rest of this shared machine)."""
     from fer_audio.apps.narrate import narrate
+    from fer_audio.apps.options import NarrateOptions
     from fer_audio.vision.recognize import Recognizer
 
-    recognizer = Recognizer()
+    recognizer = Recognizer(NarrateOptions().recognizer)  # narrate's own (each face read mirrored too)
     list(narrate(paths[:2], recognizer))  # warm up
     runs: dict[str, list[float]] = {"1": [], "2": [], "fer": []}
     faces = their_faces = 0

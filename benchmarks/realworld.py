@@ -29,7 +29,7 @@ from benchmarks import fer_baseline
 from benchmarks.common import SHARED, VIDEO
 from fer_audio.apps.live import build_session
 from fer_audio.apps.narrate import read_and_analyze
-from fer_audio.apps.options import LiveOptions, OutputOptions
+from fer_audio.apps.options import LiveOptions, NarrateOptions, OutputOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
@@ -264,7 +264,7 @@ def bench_realworld(
     say, fer_detector=None, options: LiveOptions | None = None, photo_options: RecognizerOptions | None = None
 ) -> dict:
     options = options or LiveOptions()
-    photo_options = photo_options or RecognizerOptions()
+    photo_options = photo_options or NarrateOptions().recognizer
     if not REALWORLD.is_dir():
         say(f"realworld: {REALWORLD} is missing; skipped")
         return {}

@@ -5,7 +5,8 @@ never imports TensorFlow)::
 
     import cv2, fer_audio
 
-    faces = fer_audio.Recognizer().analyze(cv2.imread("photo.jpg"))   # left to right
+    recognizer = fer_audio.Recognizer(fer_audio.RecognizerOptions(mirror=True))  # as narrate reads
+    faces = recognizer.analyze(cv2.imread("photo.jpg"))                # left to right
     for face in faces:
         print(face.emotion, round(face.confidence, 2), face.box)
 

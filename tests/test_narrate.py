@@ -157,6 +157,24 @@ def test_json_report_and_nothing_else_written(photo_folder, tmp_path):
     assert sorted(set(after) - set(before)) == ["r.json"]
 
 
+def test_narrate_reads_each_face_mirrored_too_unless_told_not(photo_folder, tmp_path):
+    from fer_audio.apps.narrate import narrate
+    from fer_audio.labels import EMOTIONS
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    photo = photo_folder / "IMG_2.png"
+    read = {}
+    for flags, mirror in (((), True), (("--no-mirror",), False)):
+        report = tmp_path / f"{mirror}.json"
+        r = run_cli("narrate", photo, "--no-speak", "--quiet", "--report", report, *flags)
+        assert r.returncode == 0, r.stderr
+        row = json.loads(report.read_text())[0]
+        read[mirror] = np.array([row[e] for e in EMOTIONS])
+        (result,) = narrate([photo], Recognizer(RecognizerOptions(mirror=mirror)), workers=1)
+        np.testing.assert_allclose(read[mirror], result.faces[0].probabilities, atol=2e-6)
+    assert np.abs(read[True] - read[False]).max() > 1e-3
+
+
 def test_exit_codes(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 nothing")
     assert run_cli("narrate", tmp_path / "bad.jpg", "--no-speak").returncode == 1

@@ -189,6 +189,21 @@ def test_a_face_crop_that_fills_an_oblong_photo_is_read_whole_but_not_upside_dow
     assert sum(len(whole.detect(np.ascontiguousarray(c[::-1]))) for c in crops) == 0
 
 
+def test_a_mirrored_reading_is_the_mean_of_the_face_and_its_mirror_image(public_test_faces):
+    from fer_audio.vision.classify import Classifier, _corrected
+
+    faces = np.stack([f for v in public_test_faces.values() for f in v[:3]]).astype(np.float32)
+    classifier, raw = Classifier(), Classifier()
+    assert classifier.bias is not None  # the shipped model carries a prior correction
+    raw.bias = None
+    both = (raw.predict(faces) + raw.predict(faces[:, :, ::-1])) / 2  # averaged, then corrected
+    read = classifier.predict(faces, mirror=True)
+    np.testing.assert_allclose(read, _corrected(both, classifier.bias), atol=1e-5)
+    np.testing.assert_allclose(classifier.predict(faces[:, :, ::-1], mirror=True), read, atol=1e-5)
+    assert np.abs(read - classifier.predict(faces)).max() > 1e-3  # not the plain reading
+    np.testing.assert_allclose(classifier.predict_batched(faces, 4, mirror=True), read, atol=1e-5)
+
+
 def test_a_small_icon_is_not_read_as_a_face_crop(public_test_faces):
     from fer_audio.vision.recognize import Recognizer
 

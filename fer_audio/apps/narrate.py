@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 
+from fer_audio.apps.options import NarrateOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
 from fer_audio.types import FacePrediction
@@ -137,13 +138,15 @@ def narrate(
 ) -> Iterator[ImageResult]:
     """One ImageResult per image file (or per problem), in order; never raises for one bad file.
     Each result has .path, .faces (FacePredictions, left to right), .error and .sentence; the
-    recognizer defaults to Recognizer() (the shipped model, Haar detection).
+    recognizer defaults to `fer-audio narrate`'s (the shipped model, Haar detection, each face
+    also read mirrored).
 
     With workers > 1, that many images are read and analysed at once, each worker with its own
     face detector made from recognizer.options (OpenCV's cascade is not safe to share between
     threads), all sharing the recognizer's classifier; results still come in order, at most
     2 * workers images ahead."""
-    return narrate_items(collect_images(paths), recognizer or Recognizer(), workers)
+    recognizer = recognizer or Recognizer(NarrateOptions().recognizer)
+    return narrate_items(collect_images(paths), recognizer, workers)
 
 
 def narrate_items(

@@ -47,7 +47,7 @@ class LiveOptions:
 class NarrateOptions:
     """Everything that shapes a narration of photos. The defaults are `fer-audio narrate`'s."""
 
-    recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
+    recognizer: RecognizerOptions = field(default_factory=lambda: RecognizerOptions(mirror=True))
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     speak: bool | None = None  # None: speak where a sound device opens and no audio_out is given
     audio_out: str | None = None  # WAV file the spoken narration is rendered to

@@ -42,6 +42,12 @@ from fer_audio.sound.speech import SpeechOptions
 @model_options
 @align_option(default=False)
 @click.option(
+    "--mirror/--no-mirror",
+    default=NarrateOptions().recognizer.mirror,
+    show_default=True,
+    help="Read each face also as its mirror image and average the two (steadier; a little slower).",
+)
+@click.option(
     "--audio-out",
     type=str,
     default=None,
@@ -58,6 +64,7 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
     detector,
     min_face,
     align,
+    mirror,
     audio_out,
     audio_device,
     voice,
@@ -83,7 +90,7 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
     from fer_audio.apps.narrate_run import run_narrate
 
     options = NarrateOptions(
-        recognizer=recognizer_options(model, detector, min_face, align=align),
+        recognizer=recognizer_options(model, detector, min_face, align=align, mirror=mirror),
         speech=SpeechOptions(voice=voice, rate=rate, volume=volume),
         speak=speak,
         audio_out=audio_out,

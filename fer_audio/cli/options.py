@@ -143,11 +143,17 @@ def open_output(audio_out: str | None, no_audio: bool, device: str | None, hint:
 
 
 def recognizer_options(
-    model: str | None, detector: str, min_face: int, pose: bool = False, align: bool = False
+    model: str | None,
+    detector: str,
+    min_face: int,
+    pose: bool = False,
+    align: bool = False,
+    mirror: bool = False,
 ) -> RecognizerOptions:
     return RecognizerOptions(
         detector=DetectorOptions(backend=detector, min_face=min_face),
         classifier=ClassifierOptions(model=model),
+        mirror=mirror,
         pose=pose,
         align=align,
     )

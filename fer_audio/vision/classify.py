@@ -119,18 +119,24 @@ class Classifier:
         if out.shape != (1, NUM_CLASSES):
             raise ModelError(f"{self.path}: model gives {out.shape[1:]} outputs, expected {NUM_CLASSES}")
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
+    def predict(self, faces: np.ndarray, mirror: bool = False) -> np.ndarray:
+        """With mirror, each face is also read as its mirror image (in the same batch) and the
+        two outputs averaged before the prior correction: twice the work, a steadier reading."""
         faces = np.asarray(faces, np.float32)
         if faces.ndim == 2:
             faces = faces[None]
-        if faces.shape[0] == 0:
+        n = faces.shape[0]
+        if n == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
-        probs = self._model.run(faces[..., None])[0].astype(np.float32, copy=False)
+        batch = np.concatenate([faces, faces[:, :, ::-1]]) if mirror else faces
+        probs = self._model.run(batch[..., None])[0].astype(np.float32, copy=False)
+        if mirror:
+            probs = (probs[:n] + probs[n:]) / 2
         return probs if self.bias is None else _corrected(probs, self.bias)
 
-    def predict_batched(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    def predict_batched(self, faces: np.ndarray, batch_size: int = 64, mirror: bool = False) -> np.ndarray:
         """predict() over many faces in fixed-size batches (the last one may be smaller)."""
-        parts = [self.predict(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
+        parts = [self.predict(faces[i : i + batch_size], mirror) for i in range(0, len(faces), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, NUM_CLASSES), np.float32)
 
 

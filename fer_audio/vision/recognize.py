@@ -44,6 +44,8 @@ class RecognizerOptions:
     # edges (a portrait crop) has no margin for the detector's window otherwise; 0 turns this off
     fill_min_neighbors: int = 3  # Haar: the bordered search's neighbours (stricter than a plain
     # scan's: a border around a face-like pattern otherwise yields false faces)
+    mirror: bool = False  # also read each face as its mirror image and average the two (narrate:
+    # a photo is one look at a face; in live the smoother averages many frames instead)
     pose: bool = False  # head pose of each face from the face mesh (for gestures and gaze)
     align: bool = False  # turn each crop so the eyes are level (face mesh) before classifying
     align_min_roll: float = 15.0  # degrees: faces whose eye line is nearer level are left as they are
@@ -152,7 +154,7 @@ class Recognizer:
         h, w = gray.shape[:2]
         meshes = self.meshes(gray, boxes) if self._mesh is not None else [None] * len(boxes)
         crops = np.stack([self._input(gray, b, m, w, h) for b, m in zip(boxes, meshes, strict=True)])
-        probs = self.classifier.predict(crops)
+        probs = self.classifier.predict(crops, mirror=self.options.mirror)
         poses = [head_pose(m.points, w, h) if self.options.pose and m is not None else None for m in meshes]
         return [FacePrediction(b, p, pose) for b, p, pose in zip(boxes, probs, poses, strict=True)]
 

@@ -60,6 +60,7 @@ SECTIONS = {  # name -> section(args); each area's module holds its sections
     "glass": lambda args: audio.bench_glass_to_ear(),
     "gestures": lambda args: gestures.bench_gestures(),
     "alignment": lambda args: detectors.bench_alignment(),
+    "framing": lambda args: detectors.bench_framing(),
     "realworld": _realworld,
 }
 ON_REQUEST = {  # long runs: only when named

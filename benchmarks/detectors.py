@@ -13,6 +13,7 @@ import numpy as np
 
 from benchmarks.common import crowd_truth, data, say, video_gray
 from benchmarks.narrate import _photos
+from fer_audio.labels import EMOTIONS
 
 LBP_CASCADE = Path("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml")  # Debian's opencv-data
 
@@ -186,4 +187,52 @@ def bench_alignment(n: int = 1000, rolls=(0, 10, 20, 30), min_roll: float | None
                 if found
                 else f"alignment [{what}]: no faces found"
             )
+    return out
+
+
+def bench_framing(margins=(0.0, 0.05, 0.1, 0.2), side: int = 160) -> dict:
+    """The training framing against the run-time one, on the same faces: each PublicTest face with
+    a crowd majority read as FER-2013 cropped it, and enlarged to `side` px in a 300x400 grey photo,
+    found by the shipped detector and cropped as live and narrate crop it (its box plus a margin
+    per side). Only faces the detector finds exactly once are scored, all framings on those."""
+    from fer_audio.vision.preprocess import CROP_MARGIN
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    faces = crowd_truth(data().require("PublicTest"))
+    plain = Recognizer(RecognizerOptions(fill_margin=0, whole_image_max=0))
+    top, left = (300 - side) // 2, 120
+    found = []
+    for i, face in enumerate(faces.images):
+        photo = np.full((300, 400), 128, np.uint8)
+        big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+        photo[top : top + side, left : left + side] = big
+        boxes = plain.detector.detect(photo)
+        if len(boxes) == 1:
+            found.append((i, photo, boxes))
+    keep = np.array([i for i, _, _ in found])
+    truth = faces.labels[keep]
+    box = np.median([[b[0].x - left, b[0].y - top, b[0].w] for _, _, b in found], axis=0) / side
+    say(
+        f"framing: {len(keep)} of {len(faces.labels)} PublicTest faces found once; the detector's box on "
+        f"a FER-2013 crop (median, in crop sides): left {box[0]:+.3f}, top {box[1]:+.3f}, side {box[2]:.3f}"
+    )
+
+    def report(name: str, pred: np.ndarray) -> dict:
+        recall = [float(np.mean(pred[truth == c] == c)) for c in range(7)]
+        r = {"agreement": float(np.mean(pred == truth)), "mean_recall": float(np.mean(recall))}
+        r["recall"] = recall
+        say(
+            f"framing [{name}]: agreement {r['agreement']:.2%}, mean per-class recall "
+            f"{r['mean_recall']:.3f}; " + ", ".join(f"{EMOTIONS[c]} {recall[c]:.2f}" for c in range(7))
+        )
+        return r
+
+    out = {"faces": len(keep), "box_in_crop": box.tolist()}
+    as_cropped = plain.classifier.predict_batched(faces.images[keep]).argmax(1)
+    out["fer2013 crop"] = report("FER-2013's crop", as_cropped)
+    for m in margins:
+        r = Recognizer(RecognizerOptions(crop_margin=m), detector=plain.detector, classifier=plain.classifier)
+        pred = np.array([r.classify(photo, boxes)[0].index for _, photo, boxes in found])
+        name = f"detected box + {m:g} per side" + (" (shipped)" if m == CROP_MARGIN else "")
+        out[name] = report(name, pred)
     return out

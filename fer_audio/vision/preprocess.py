@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 
 INPUT_SIZE = 48  # pixels, FER-2013's crop size
-CROP_MARGIN = 0.1  # fraction of the detected box added on each side (FER crops are loose)
+CROP_MARGIN = 0.1  # fraction of the detected box added on each side. On FER-2013's own faces the
+# Haar box is about the crop itself (python -m benchmarks framing), so 0 would match the training
+# framing; 0.1 is kept for what it does on real faces (MODEL_CARD.md, "Real faces")
 
 
 def to_gray8(image: np.ndarray) -> np.ndarray:

@@ -117,12 +117,22 @@ def teacher_files(run: str | Path, option: str = "--teacher") -> list[Path]:
     files = best_files(run)
     if files:
         return files
-    raise FileNotFoundError(f"{option} {run}: no best.keras there (nor in member-*/); give a finished run")
+    raise FileNotFoundError(
+        f"{option} {run}: no best.keras there (nor in member-*/); give a finished run folder"
+    )
 
 
 def init_options(run: str | Path) -> tuple[Path, ModelOptions]:
-    """`--init RUN`: the one best.keras to start from and the network options it was built with."""
-    files = teacher_files(run, "--init")
-    if len(files) != 1:
-        raise ValueError(f"--init {run}: an ensemble of {len(files)} networks; give one member's folder")
+    """`--init RUN`: the one best.keras to start from and the network options it was built with.
+    A FileNotFoundError or ValueError says, in one line, why RUN cannot be started from."""
+    files = best_files(run)
+    if not files:
+        raise FileNotFoundError(
+            f"--init {run}: no best.keras there; give a finished run folder (one network)"
+        )
+    if len(files) > 1:
+        raise ValueError(
+            f"--init {run}: an ensemble of {len(files)} networks; "
+            f"give one member's folder, e.g. {files[0].parent}"
+        )
     return files[0], saved_model_options(files[0], "--init")

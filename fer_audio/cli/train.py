@@ -16,7 +16,8 @@ from training.options import (
     ModelOptions,
     TrainConfig,
     TrainOptions,
-    saved_model_options,
+    init_options,
+    teacher_files,
 )
 
 DEFAULTS = TrainConfig(data="", out="")
@@ -225,11 +226,11 @@ def _run(options: TrainOptions) -> int:
 
 
 def _check_teachers(teachers: tuple[str, ...], distill_weight: float | None, mirror: bool | None) -> None:
-    from fer_audio.data.runs import best_files  # pathlib only: checked before TensorFlow loads
-
-    for teacher in teachers:
-        if not best_files(teacher):
-            fail(f"--teacher {teacher}: no best.keras there (nor in member-*/); give a finished run folder")
+    for teacher in teachers:  # pathlib only: checked before TensorFlow loads
+        try:
+            teacher_files(teacher)
+        except FileNotFoundError as exc:
+            fail(str(exc))
     if distill_weight is not None and not teachers:
         fail("--distill-weight needs --teacher RUN: there is nothing to distil from")
     if mirror and not teachers:
@@ -240,18 +241,8 @@ def _init_model(init: str | None) -> ModelOptions:
     """The network of `--init RUN` (its config.json), or the default one without --init."""
     if init is None:
         return ModelOptions()
-    from fer_audio.data.runs import best_files
-
-    networks = best_files(init)
-    if not networks:
-        fail(f"--init {init}: no best.keras there; give a finished run folder (one network)")
-    if len(networks) > 1:
-        fail(
-            f"--init {init}: an ensemble of {len(networks)} networks; "
-            f"give one member's folder, e.g. {networks[0].parent}"
-        )
     try:
-        return saved_model_options(networks[0], "--init")
+        return init_options(init)[1]
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))
 

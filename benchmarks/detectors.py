@@ -195,18 +195,20 @@ def bench_framing(margins=(0.0, 0.05, 0.1, 0.2), side: int = 160) -> dict:
     a crowd majority read as FER-2013 cropped it, and enlarged to `side` px in a 300x400 grey photo,
     found by the shipped detector and cropped as live and narrate crop it (its box plus a margin
     per side). Only faces the detector finds exactly once are scored, all framings on those."""
+    from fer_audio.vision.classify import Classifier
+    from fer_audio.vision.detect import make_detector
     from fer_audio.vision.preprocess import CROP_MARGIN
     from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     faces = crowd_truth(data().require("PublicTest"))
-    plain = Recognizer(RecognizerOptions(fill_margin=0, whole_image_max=0))
+    detector, classifier = make_detector(), Classifier()
     top, left = (300 - side) // 2, 120
     found = []
     for i, face in enumerate(faces.images):
         photo = np.full((300, 400), 128, np.uint8)
         big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
         photo[top : top + side, left : left + side] = big
-        boxes = plain.detector.detect(photo)
+        boxes = detector.detect(photo)
         if len(boxes) == 1:
             found.append((i, photo, boxes))
     keep = np.array([i for i, _, _ in found])
@@ -228,10 +230,10 @@ def bench_framing(margins=(0.0, 0.05, 0.1, 0.2), side: int = 160) -> dict:
         return r
 
     out = {"faces": len(keep), "box_in_crop": box.tolist()}
-    as_cropped = plain.classifier.predict_batched(faces.images[keep]).argmax(1)
+    as_cropped = classifier.predict_batched(faces.images[keep]).argmax(1)
     out["fer2013 crop"] = report("FER-2013's crop", as_cropped)
     for m in margins:
-        r = Recognizer(RecognizerOptions(crop_margin=m), detector=plain.detector, classifier=plain.classifier)
+        r = Recognizer(RecognizerOptions(crop_margin=m), detector=detector, classifier=classifier)
         pred = np.array([r.classify(photo, boxes)[0].index for _, photo, boxes in found])
         name = f"detected box + {m:g} per side" + (" (shipped)" if m == CROP_MARGIN else "")
         out[name] = report(name, pred)

@@ -112,6 +112,7 @@ def main() -> None:
             if fer_detector()
             else "not installed; its earlier figures are quoted (pip install --no-deps fer)"
         )
+        + ("; left out of realworld (--no-peer)" if args.no_peer and "realworld" in chosen else "")
     )
     results = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}}
     for name in chosen:

@@ -501,9 +501,38 @@ def test_camera_augmentation_adds_noise_blur_and_an_exposure_curve():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(Augment({**plain, **CAMERA})(faces)), faces)
 
 
-def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, ferplus_sample, tmp_path):
+def test_speech_augmentation_darkens_the_mouth_and_leaves_the_eyes():
+    import keras
+
+    from training.augment import Augment
+    from training.options import SPEECH, AugmentOptions
+
+    plain = {
+        **dataclasses.asdict(AugmentOptions()),
+        "flip": False,
+        "rotation": 0.0,
+        "shift": 0.0,
+        "zoom": 0.0,
+        "brightness": 0.0,
+        "contrast": 0.0,
+        "cutout": 0.0,
+    }
+    faces = np.full((64, 48, 48, 1), 150.0, np.float32)
+    talking = keras.ops.convert_to_numpy(Augment({**plain, "speech": 1.0}, seed=2)(faces, training=True))
+    assert talking.shape == faces.shape and talking.min() >= 0 and talking.max() <= 255
+    mouth = talking[:, 37:41, 21:27, 0].mean(axis=(1, 2))  # about the lips of an aligned crop
+    assert (mouth < 150.0 - 20.0).all()  # every face got an open mouth, darker than the skin
+    np.testing.assert_allclose(talking[:, :28], faces[:, :28], atol=0.5)  # brows and eyes untouched
+    assert talking.mean(axis=(1, 2, 3)).std() > 0.1  # mouths differ from face to face
+    some = keras.ops.convert_to_numpy(Augment({**plain, **SPEECH}, seed=2)(faces, training=True))
+    touched = (np.abs(some - faces) > 1.0).any(axis=(1, 2, 3)).mean()
+    assert 0.1 < touched < 0.6  # about SPEECH's share of the faces (0.3)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(Augment({**plain, "speech": 1.0})(faces)), faces)
+
+
+def test_label_weight_camera_and_speech_fit_under_tensorflow_and_jax(fer_csv, ferplus_sample, tmp_path):
     pytest.importorskip("jax")
-    from training.options import CAMERA, AugmentOptions
+    from training.options import CAMERA, SPEECH, AugmentOptions
 
     config = _config(
         fer_csv,
@@ -512,13 +541,13 @@ def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, f
         epochs=2,
         limit=96,
         label_weight=0.3,
-        augment=AugmentOptions(**CAMERA),
+        augment=AugmentOptions(**CAMERA, **SPEECH),
     )
     fit(config, log=lambda m: None)
     assert all(np.isfinite(float(r["loss"])) for r in _history(tmp_path / "tf"))
     script = NO_TENSORFLOW + (
         "import keras\n"
-        "from training.options import CAMERA, AugmentOptions\n"
+        "from training.options import CAMERA, SPEECH, AugmentOptions\n"
         "from training.options import ModelOptions\n"
         "from training.options import TrainConfig\n"
         "from training.train import fit\n"
@@ -526,7 +555,8 @@ def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, f
         f"c = TrainConfig(data={str(fer_csv)!r}, votes={str(ferplus_sample)!r},\n"
         f"    out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32, val_fraction=0.2, limit=96,\n"
         "    label_weight=0.3,\n"
-        "    augment=AugmentOptions(**CAMERA), model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
+        "    augment=AugmentOptions(**CAMERA, **SPEECH),\n"
+        "    model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
         "fit(c, log=print)\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
@@ -536,6 +566,7 @@ def test_label_weight_and_camera_augment_fit_under_tensorflow_and_jax(fer_csv, f
     assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
     saved = json.loads((tmp_path / "jax" / "config.json").read_text())
     assert saved["label_weight"] == 0.3 and saved["augment"]["noise"] == CAMERA["noise"]
+    assert saved["augment"]["speech"] == SPEECH["speech"]
 
 
 def test_a_network_rebuilt_from_its_int8_tflite_file_matches_it(full_run, fer_csv, tmp_path):

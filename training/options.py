@@ -42,9 +42,13 @@ class AugmentOptions:
     noise: float = 0.0  # grey levels, largest standard deviation of Gaussian noise (per image 0..noise)
     blur: float = 0.0  # probability of a 3x3 Gaussian blur (a face out of focus or moving)
     gamma: float = 0.0  # exposure curve: grey ** 2**u with u uniform +-gamma (low light, glare)
+    # a talking mouth (0: off): probability of painting a dark, soft-edged mouth opening over the
+    # lips of a face (label kept), so that an open mouth alone is not read as surprise or fear
+    speech: float = 0.0
 
 
 CAMERA = {"noise": 6.0, "blur": 0.3, "gamma": 0.5}  # `train --camera-augment`
+SPEECH = {"speech": 0.3}  # `train --speech-augment`
 
 
 @dataclass(frozen=True)

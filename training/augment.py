@@ -1,9 +1,10 @@
 """Training-time augmentation as one Keras layer of batched ops, for any Keras 3 backend.
 
 Geometry (mirror, rotation, shift, zoom) is one ``keras.ops.image.affine_transform`` per batch,
-brightness and contrast are per-image affine maps of the grey values, and cutout is a mask: no
-per-image Python, no ``tf.*``, so it runs inside the jitted training step under TensorFlow, JAX
-or PyTorch (Keras' own RandomRotation/RandomZoom layers ran about 120x slower under JAX).
+brightness and contrast are per-image affine maps of the grey values, and cutout and the painted
+talking mouth are masks: no per-image Python, no ``tf.*``, so it runs inside the jitted training
+step under TensorFlow, JAX or PyTorch (Keras' own RandomRotation/RandomZoom layers ran about 120x
+slower under JAX).
 Input and output: (n, 48, 48, 1) float32 grey values 0..255. At inference it is the identity.
 """
 

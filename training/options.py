@@ -43,7 +43,8 @@ class AugmentOptions:
     blur: float = 0.0  # probability of a 3x3 Gaussian blur (a face out of focus or moving)
     gamma: float = 0.0  # exposure curve: grey ** 2**u with u uniform +-gamma (low light, glare)
     # a talking mouth (0: off): probability of painting a dark, soft-edged mouth opening over the
-    # lips of a face (label kept), so that an open mouth alone is not read as surprise or fear
+    # lips of a face (label kept), meant to teach that an open mouth alone is not surprise or fear
+    # (on real talking faces it did not: MODEL_CARD.md, fine-tune S)
     speech: float = 0.0
 
 

@@ -37,6 +37,10 @@ class Augment(layers.Layer):
     def _uniform(self, n, low: float, high: float):
         return keras.random.uniform((n,), low, high, seed=self.seed_generator)
 
+    def _per_image(self, n, low: float, high: float):
+        """(n, 1, 1, 1): one uniform draw per image, to broadcast over its pixels."""
+        return ops.reshape(self._uniform(n, low, high), (-1, 1, 1, 1))
+
     def call(self, x, training=None):
         if not training:
             return x
@@ -56,19 +60,15 @@ class Augment(layers.Layer):
         if o.speech <= 0:
             return x
         n, h, w = ops.shape(x)[0], x.shape[1], x.shape[2]
-
-        def per_image(low, high):
-            return ops.reshape(self._uniform(n, low, high), (-1, 1, 1, 1))
-
-        cx = per_image(-1.5, 1.5) + (w - 1) / 2.0
-        cy = per_image(-1.5, 1.5) + 38.5 * h / 48.0
-        a = per_image(4.0, 7.0) * w / 48.0
-        b = per_image(1.0, 4.0) * h / 48.0
-        ys = ops.reshape(ops.arange(h, dtype="float32"), (1, -1, 1, 1))
-        xs = ops.reshape(ops.arange(w, dtype="float32"), (1, 1, -1, 1))
+        cx = self._per_image(n, -1.5, 1.5) + (w - 1) / 2.0
+        cy = self._per_image(n, -1.5, 1.5) + 38.5 * h / 48.0
+        a = self._per_image(n, 4.0, 7.0) * w / 48.0
+        b = self._per_image(n, 1.0, 4.0) * h / 48.0
+        ys, xs = _pixel_grid(h, w)
         r = ops.sqrt(ops.square((xs - cx) / a) + ops.square((ys - cy) / b))
-        mask = ops.sigmoid((1.0 - r) * 6.0) * ops.cast(per_image(0.0, 1.0) < o.speech, "float32")
-        dark = ops.mean(x, axis=(1, 2, 3), keepdims=True) * per_image(0.15, 0.45)
+        active = ops.cast(self._per_image(n, 0.0, 1.0) < o.speech, "float32")
+        mask = ops.sigmoid((1.0 - r) * 6.0) * active
+        dark = ops.mean(x, axis=(1, 2, 3), keepdims=True) * self._per_image(n, 0.15, 0.45)
         return x * (1.0 - mask) + dark * mask
 
     def _geometry(self, x):
@@ -93,24 +93,24 @@ class Augment(layers.Layer):
         o = self.options
         n = ops.shape(x)[0]
         mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
-        factor = ops.reshape(self._uniform(n, 1.0 - o.contrast, 1.0 + o.contrast), (-1, 1, 1, 1))
-        shift = ops.reshape(self._uniform(n, -o.brightness, o.brightness) * 255.0, (-1, 1, 1, 1))
+        factor = self._per_image(n, 1.0 - o.contrast, 1.0 + o.contrast)
+        shift = self._per_image(n, -o.brightness, o.brightness) * 255.0
         return (x - mean) * factor + mean + shift
 
     def _camera(self, x):
         o = self.options
         n = ops.shape(x)[0]
         if o.gamma > 0:
-            power = ops.reshape(2.0 ** self._uniform(n, -o.gamma, o.gamma), (-1, 1, 1, 1))
+            power = 2.0 ** self._per_image(n, -o.gamma, o.gamma)
             x = 255.0 * ops.power(ops.clip(x, 0.0, 255.0) / 255.0, power)
         if o.blur > 0:
             k = ops.convert_to_tensor([1.0, 2.0, 1.0], "float32")
             kernel = ops.reshape(ops.outer(k, k) / 16.0, (3, 3, 1, 1))
             blurred = ops.conv(x, kernel, padding="same")
-            active = ops.reshape(self._uniform(n, 0.0, 1.0) < o.blur, (-1, 1, 1, 1))
+            active = self._per_image(n, 0.0, 1.0) < o.blur
             x = ops.where(active, blurred, x)
         if o.noise > 0:
-            std = ops.reshape(self._uniform(n, 0.0, o.noise), (-1, 1, 1, 1))
+            std = self._per_image(n, 0.0, o.noise)
             x = x + std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
         return x
 
@@ -119,12 +119,19 @@ class Augment(layers.Layer):
         if o.cutout <= 0:
             return x
         n, h, w = ops.shape(x)[0], x.shape[1], x.shape[2]
-        cy = ops.reshape(self._uniform(n, 0.0, float(h)), (-1, 1, 1, 1))
-        cx = ops.reshape(self._uniform(n, 0.0, float(w)), (-1, 1, 1, 1))
-        active = ops.reshape(self._uniform(n, 0.0, 1.0) < o.cutout, (-1, 1, 1, 1))
-        ys = ops.reshape(ops.arange(h, dtype="float32"), (1, -1, 1, 1))
-        xs = ops.reshape(ops.arange(w, dtype="float32"), (1, 1, -1, 1))
+        cy = self._per_image(n, 0.0, float(h))
+        cx = self._per_image(n, 0.0, float(w))
+        active = self._per_image(n, 0.0, 1.0) < o.cutout
+        ys, xs = _pixel_grid(h, w)
         half = o.cutout_size / 2.0
         inside = ops.logical_and(ops.abs(ys - cy) < half, ops.abs(xs - cx) < half)
         mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
         return ops.where(ops.logical_and(inside, active), mean, x)
+
+
+def _pixel_grid(h: int, w: int):
+    """Row and column indices, shaped (1, h, 1, 1) and (1, 1, w, 1) to broadcast over a batch."""
+    return (
+        ops.reshape(ops.arange(h, dtype="float32"), (1, -1, 1, 1)),
+        ops.reshape(ops.arange(w, dtype="float32"), (1, 1, -1, 1)),
+    )

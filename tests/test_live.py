@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -51,7 +52,7 @@ def test_end_to_end_on_the_video_writes_events_and_audio(video, tmp_path):
     summary = records[-1]
     assert summary["kind"] == "summary" and summary["frames"] >= 100 and summary["fps"] > 0
     assert records[0]["kind"] == "session"
-    events = records[1:-1]
+    events = [r for r in records[1:-1] if not r["kind"].startswith("rest_face")]  # logged, not heard
     assert summary["events"] == len(events)
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "face_found"
@@ -192,7 +193,7 @@ def test_keys_through_a_terminal(video):
                     return True
         return False
 
-    assert wait_for("Keys: space, m, q.")
+    assert wait_for("Keys: space, r, m, q.")
     os.write(master, b"m")
     assert wait_for("Muted.")
     os.write(master, b" ")
@@ -491,3 +492,46 @@ def test_ctrl_c_at_each_stage_of_start_up(video, tmp_path):
         if log.exists():
             read_log(log)  # every line a whole JSON record
         assert not list(tmp_path.glob(f".out-{k}.partial-*")), delay
+
+
+def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path):
+    """r (LiveSession.set_rest_face) pressed before the first face: the first face heard takes its
+    next second as its face at rest, and the events log says what the estimate is (no sound)."""
+    from fer_audio.apps.live import build_session
+    from fer_audio.apps.options import LiveOptions, OutputOptions
+
+    log, said = tmp_path / "events.jsonl", []
+    session = build_session(
+        LiveOptions(
+            source=SourceOptions(str(video), realtime=False),
+            outputs=OutputOptions(no_audio=True, events_log=str(log)),
+        ),
+        say=said.append,
+    )
+    session.set_rest_face()
+    try:
+        session.run()
+    finally:
+        session.source.close()
+        session.log.close()
+    records = read_log(log)
+    assert records[0]["kind"] == "session" and records[0]["rest_face"]["key_weight"] > 0
+    found = next(r["t"] for r in records if r["kind"] == "face_found")
+    (keyed,) = [r for r in records if r["kind"] == "rest_face_set"]
+    assert 0.9 <= keyed["t"] - found <= 1.3
+    assert sorted(keyed["correction"]) == sorted(
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    )
+    assert "Learning their face at rest." in said and f"Face at rest set: face {keyed['face']}." in said
+    # and with --no-rest-face the key says that it is off
+    session = build_session(
+        LiveOptions(
+            source=SourceOptions(str(video), realtime=False),
+            tracker=replace(LiveOptions().tracker, rest=None),
+            outputs=OutputOptions(no_audio=True),
+        ),
+        say=said.append,
+    )
+    session.set_rest_face()
+    session.source.close()
+    assert said[-1] == "The face at rest is off (--no-rest-face)."

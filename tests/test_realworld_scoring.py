@@ -41,3 +41,21 @@ def test_majority_and_per_class_scores():
     assert table["happy"] == {"n": 1, "recall": 0.0, "precision": None}
     assert table["fear"]["recall"] == 1.0
     assert balanced_accuracy(table) == (0.5 + 0.0 + 1.0) / 3
+
+
+def test_a_session_is_right_only_with_a_silent_neutral_part_and_the_right_words_after():
+    from benchmarks.realvideo import REST_SECONDS, rest_false, session_right
+
+    def at(t, word):
+        return EmotionEvent(t=t, face=1, kind="emotion", emotion=word, confidence=0.5)
+
+    found = EmotionEvent(t=0.3, face=1, kind="face_found")
+    right = [found, at(REST_SECONDS + 1.0, "angry")]
+    assert session_right("angry", right) and rest_false(right) == []
+    early = [found, at(4.0, "happy"), at(REST_SECONDS + 1.0, "angry")]
+    assert not session_right("angry", early) and rest_false(early) == ["happy"]
+    assert session_right("angry", [found, at(4.0, "neutral"), at(REST_SECONDS + 1.0, "angry")])
+    assert not session_right(
+        "angry", [found, at(REST_SECONDS + 1.0, "angry"), at(REST_SECONDS + 2, "disgust")]
+    )
+    assert not session_right("angry", [found])  # nothing heard: the emotion was missed

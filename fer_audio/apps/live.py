@@ -117,7 +117,7 @@ def run_live(options: LiveOptions, say: Say = quiet, tell: Say = quiet, warn: Sa
         raise
     interrupted = threading.Event()
     try:
-        session.state_cue("ready", "Ready. Listening for faces." + (" Keys: space, m, q." if keys else ""))
+        session.state_cue("ready", "Ready. Listening for faces." + (" Keys: space, r, m, q." if keys else ""))
         summary = session.run()
     except KeyboardInterrupt:
         interrupted.set()
@@ -183,6 +183,8 @@ def _start_keys(session: LiveSession, output, say: Say, warn: Say):
     def on_key(ch: str) -> None:
         if ch == " ":
             session.say_current()
+        elif ch.lower() == "r":
+            session.set_rest_face()
         elif ch.lower() == "m":
             output.mixer.muted = not output.mixer.muted
             say("Muted." if output.mixer.muted else "Sound on.")

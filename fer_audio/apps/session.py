@@ -19,6 +19,7 @@ import numpy as np
 
 from fer_audio.events.gestures import GAZE, GESTURES
 from fer_audio.events.track import FaceTracker
+from fer_audio.labels import EMOTIONS
 from fer_audio.sound.audio import LOW, NORMAL, AudioOutput
 from fer_audio.sound.cues import PHRASES, Cuer
 from fer_audio.types import EmotionEvent
@@ -29,6 +30,7 @@ from fer_audio.vision.sources import Frame, FrameSource
 
 STAGES = ("capture", "detect", "classify", "smooth", "audio")
 HEAD_KINDS = frozenset((*GESTURES, *GAZE))  # event kinds of head cues (low priority)
+REST_KINDS = frozenset(("rest_face", "rest_face_set"))  # logged, never heard
 MAX_FAILED_FRAMES = 25  # frames in a row that fail before the session stops with one line
 
 
@@ -124,6 +126,9 @@ def session_record(options) -> dict:
         "source": options.source.source,
         "people": tracker.people,
         "smoother": {k: v for k, v in asdict(tracker.smoother).items() if k != "calibration"},
+        "rest_face": (
+            {k: v for k, v in asdict(tracker.rest).items() if k != "reference"} if tracker.rest else None
+        ),
         "gestures": tracker.gestures.gestures,
         "gaze": tracker.gestures.gaze,
         "model": options.recognizer.classifier.model or "shipped",
@@ -137,8 +142,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def event_record(e: EmotionEvent) -> dict:
+    """An event as the events log writes it; a rest-face event names its correction per emotion."""
     d = asdict(e)
     d["t"], d["confidence"], d["x"] = round(e.t, 4), round(e.confidence, 4), round(e.x, 4)
+    values = d.pop("values")
+    if values:
+        d["correction"] = {name: round(v, 3) for name, v in zip(EMOTIONS, values, strict=True)}
     return d
 
 
@@ -223,6 +232,11 @@ class LiveSession:
         self.output.play(self.cuer.render_state(name), key=("state", name), at=self._t)
 
     def emit(self, event: EmotionEvent, captured: float | None = None) -> None:
+        if event.kind in REST_KINDS:  # the events log says what the estimate is; no sound
+            self.log.write(event_record(event))
+            if event.kind == "rest_face_set":
+                self.say(f"Face at rest set: face {event.face}.")
+            return
         samples = self.cuer.render(event)
         if captured is not None:
             self._pending[id(samples)] = captured
@@ -250,6 +264,17 @@ class LiveSession:
         for face, e in current:
             self.output.play(self.cuer.render(e), key=(face, "face"), at=self._t)
             self.say(f"Now: {e.emotion}.")
+
+    def set_rest_face(self) -> None:
+        """The listener's key r (or an API caller): the faces heard now are at rest; each takes
+        its next second as its face at rest (the next face heard does, where there is none)."""
+        tracker = self.processor.tracker
+        if tracker.options.rest is None:
+            self.say("The face at rest is off (--no-rest-face).")
+            return
+        with self._state_lock:
+            tracker.set_rest_face(self._t)
+        self.say("Learning their face at rest.")
 
     def stop(self) -> None:
         self._stop.set()

@@ -25,6 +25,7 @@ from fer_audio.cli.options import (
     recognizer_options,
 )
 from fer_audio.events.gestures import GestureOptions
+from fer_audio.events.restface import RestFaceOptions
 from fer_audio.events.smoothing import SENSITIVITY
 from fer_audio.events.smoothing import sensitivity as smoother_preset
 from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
@@ -108,6 +109,12 @@ def _check_live_options(options: LiveOptions) -> None:
 )
 @click.option("--neutral-cue", is_flag=True, help="Also announce returns to neutral.")
 @click.option(
+    "--rest-face/--no-rest-face",
+    default=TrackerOptions().rest is not None,
+    show_default=True,
+    help="Read each face against that person's own face at rest, learned as you talk (key r: at rest now).",
+)
+@click.option(
     "--gestures/--no-gestures",
     default=True,
     show_default=True,
@@ -143,6 +150,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     sensitivity,
     people,
     neutral_cue,
+    rest_face,
     gestures,
     gaze,
     align,
@@ -164,7 +172,8 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
 ):
     """Hear the expressions of the person in front of the camera.
 
-    Keys (when run in a terminal): space says the current emotion, m mutes or unmutes, q quits.
+    Keys (when run in a terminal): space says the current emotion, r says the face is at rest
+    now, m mutes or unmutes, q quits.
 
     Example: fer-audio live --cue both --sensitivity low
     """
@@ -174,6 +183,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
         tracker=TrackerOptions(
             people=people,
             smoother=smoother_preset(sensitivity, neutral_cue=neutral_cue),
+            rest=RestFaceOptions() if rest_face else None,
             gestures=GestureOptions(gestures=gestures, gaze=gaze),
         ),
         cues=CueOptions(mode=cue, volume=volume),

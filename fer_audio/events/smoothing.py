@@ -15,7 +15,13 @@ How an emotion event happens:
 2. The leading emotion of that average becomes a *candidate* if it differs from the emotion
    the listener last heard, beats it by ``margin`` and reaches ``min_confidence``.
 3. The candidate must stay the candidate for ``dwell`` seconds.
-4. No two emotion events of one face come closer than ``refractory`` seconds.
+4. No two emotion events of one face come closer than ``refractory`` seconds, and the first comes
+   no sooner than ``first_wait`` seconds after the face was announced (a face's first frames,
+   read before anything is known of that person, are the least sure).
+5. An emotion the listener heard announced is not announced again within ``repeat_interval``
+   seconds of when it was last the heard state, unless another emotion was announced in between:
+   a smile that comes and goes is one "happy", not one every few seconds (it becomes the heard
+   state again, silently).
 
 An event's time ``t`` is when these conditions were met, interpolated between frames (at most
 the current frame's time), so the same stream gives the same events at 15 or 60 fps.
@@ -57,10 +63,12 @@ class SmootherOptions:
     defaults are the `medium` sensitivity; how they were tuned: BENCHMARKS.md, "Tuning notes"."""
 
     time_constant: float = 0.3  # s, of the exponential moving average of calibrated log-probabilities
-    margin: float = 0.06  # the new emotion must lead the last announced one by this much
-    min_confidence: float = 0.2  # smoothed probability an emotion needs to be announced
-    dwell: float = 0.25  # s a candidate must stay ahead before it is announced
+    margin: float = 0.15  # the new emotion must lead the last announced one by this much
+    min_confidence: float = 0.35  # smoothed probability an emotion needs to be announced
+    dwell: float = 0.5  # s a candidate must stay ahead before it is announced
     refractory: float = 0.8  # s, the least time between two emotion events of one face
+    repeat_interval: float = 20.0  # s: the same emotion is not announced again this soon (step 5)
+    first_wait: float = 1.5  # s after face_found before the face's first emotion event (step 4)
     neutral_cue: bool = False  # announce returns to neutral (else they are silent)
     found_grace: float = 0.3  # s a face must be seen before face_found
     lost_grace: float = 1.0  # s without a detection before face_lost
@@ -68,10 +76,21 @@ class SmootherOptions:
     # model's log-probabilities as they are (a model of your own: fit one, training/README.md)
 
 
-SENSITIVITY = {  # chosen on the tuning sequences: low is later and quieter, high sooner and busier
-    "low": SmootherOptions(time_constant=0.45, margin=0.08, dwell=0.3, refractory=1.2),
+SENSITIVITY = {  # medium fitted on real video (benchmarks/tune_events.py); low is later and quieter,
+    # high sooner and busier (their figures: BENCHMARKS.md, "The face at rest")
+    "low": SmootherOptions(
+        time_constant=0.45,
+        margin=0.2,
+        min_confidence=0.4,
+        dwell=0.7,
+        refractory=1.2,
+        repeat_interval=30.0,
+        first_wait=2.0,
+    ),
     "medium": SmootherOptions(),
-    "high": SmootherOptions(time_constant=0.25, margin=0.04, min_confidence=0.3, dwell=0.15),
+    "high": SmootherOptions(
+        time_constant=0.25, margin=0.06, min_confidence=0.25, dwell=0.3, repeat_interval=10.0, first_wait=1.0
+    ),
 }
 
 
@@ -106,6 +125,21 @@ class EmotionSmoother:
         self._candidate: int | None = None
         self._candidate_since = 0.0
         self._last_event = -math.inf
+        self._restart_words()
+
+    def _restart_words(self) -> None:
+        self._last_word: int | None = None  # the emotion last announced (never neutral)
+        self._word_left = -math.inf  # when the heard state last left it (inf: it is heard now)
+
+    def restart(self) -> None:
+        """The listener starts to follow this face now: its present emotion is announced afresh."""
+        self.heard = NEUTRAL
+        self._restart_words()
+
+    def _hear(self, emotion: int, t: float) -> None:
+        if self.heard == self._last_word and emotion != self.heard:
+            self._word_left = t
+        self.heard = emotion
 
     @property
     def current(self) -> str:
@@ -127,9 +161,16 @@ class EmotionSmoother:
         self.smoothed = odds / odds.sum()
         self._previous_t, self.last_t = self.last_t, t
 
+    def evidence(self, probs: np.ndarray) -> np.ndarray:
+        """Model outputs (7,) -> calibrated log-probabilities (7,), float64 (step 1)."""
+        return log_evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES), self._calibration)
+
     def update(self, t: float, probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
         """A detection at time t (s) with probabilities (7,); x is the face centre 0..1."""
-        log_probs = log_evidence(np.asarray(probs, np.float64).reshape(NUM_CLASSES), self._calibration)
+        return self.update_evidence(t, self.evidence(probs), x)
+
+    def update_evidence(self, t: float, log_probs: np.ndarray, x: float = 0.5) -> list[EmotionEvent]:
+        """As update(), from calibrated log-probabilities (7,) (evidence(), perhaps corrected)."""
         events = (
             self.missing(t)
             if self.last_seen is not None and t - self.last_seen >= self.options.lost_grace
@@ -141,6 +182,7 @@ class EmotionSmoother:
         self._average(t, log_probs)
         if not self.found and t - self.first_seen >= self.options.found_grace:
             self.found = True
+            self._last_event = t + self.options.first_wait - self.options.refractory
             events.append(EmotionEvent(t, "face_found", self.face, x=self.x))
         if self.found:
             events.extend(self._decide(t))
@@ -181,10 +223,14 @@ class EmotionSmoother:
         due = max(self._candidate_since + o.dwell, self._last_event + o.refractory)
         if t < due - 1e-9:
             return []
-        self.heard, self._candidate = best, None
-        if best == NEUTRAL and not o.neutral_cue:
+        repeat = best == self._last_word and due - self._word_left < o.repeat_interval
+        self._hear(best, due)
+        self._candidate = None
+        if (best == NEUTRAL and not o.neutral_cue) or repeat:
             return []
         self._last_event = due
+        if best != NEUTRAL:
+            self._last_word, self._word_left = best, math.inf
         return [EmotionEvent(due, "emotion", self.face, EMOTIONS[best], float(s[best]), self.x)]
 
     def announce_current(self, t: float) -> EmotionEvent:

@@ -535,3 +535,16 @@ def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path)
     session.set_rest_face()
     session.source.close()
     assert said[-1] == "The face at rest is off (--no-rest-face)."
+
+
+@pytest.mark.parametrize("cue", ["speech", "tone"])
+def test_volume_is_applied_once_to_spoken_words_and_earcons(video, tmp_path, cue):
+    """--volume 0.5 halves what is rendered, spoken words as much as earcons (it used to scale the
+    speech twice, to a quarter), measured on the rendered WAV."""
+    peaks = []
+    for volume in (1.0, 0.5):
+        wav = tmp_path / f"{cue}-{volume}.wav"
+        r = run_live("--source", video, "--no-realtime", "--cue", cue, "--volume", volume, "--audio-out", wav)
+        assert r.returncode == 0, r.stderr
+        peaks.append(np.abs(read_wav(wav)[0]).max())
+    assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03)

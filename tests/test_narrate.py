@@ -194,3 +194,15 @@ def test_renders_the_narration_to_a_wav(photo_folder, tmp_path):
     seconds = len(samples) / rate
     assert 2.0 < seconds < 20.0  # two sentences and the summary, spoken
     assert np.abs(samples).max() > 0.05
+
+
+def test_the_narration_volume_is_applied_once(photo_folder, tmp_path):
+    from fer_audio.sound.wavio import read_wav
+
+    peaks = []
+    for volume in (1.0, 0.5):
+        out = tmp_path / f"narration-{volume}.wav"
+        r = run_cli("narrate", photo_folder / "IMG_2.png", "--audio-out", out, "--volume", volume)
+        assert r.returncode == 0, r.stderr
+        peaks.append(np.abs(read_wav(out)[0]).max())
+    assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03)

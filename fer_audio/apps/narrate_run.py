@@ -89,14 +89,14 @@ def run_narrate(
     for item, result in zip(items, narrate_items(items, recognizer, workers=options.jobs), strict=True):
         summary.add(result)
         rows += report_rows(result)
-        _tell(result, output, speaker, tell, note)
+        _tell(result, output, speaker, tell, note, options.volume)
         done += not isinstance(item, ImageResult)  # an image file, read or skipped
         lines.update(done)
     tell(summary.sentence())
     if options.report:
         write_report(Path(options.report), rows)
     if output is not None:
-        output.play(stereo(speaker.render(summary.sentence()), pan=False))
+        output.play(stereo(speaker.render(summary.sentence()), gain=options.volume, pan=False))
         output.wait(timeout=600)
         output.close()
     if speaker is not None:
@@ -104,13 +104,13 @@ def run_narrate(
     return 0 if summary.images > 0 else 1
 
 
-def _tell(result: ImageResult, output, speaker, tell: Say, note: Say) -> None:
+def _tell(result: ImageResult, output, speaker, tell: Say, note: Say, volume: float) -> None:
     if result.error:
         note(f"skipped {display_name(result.path)}: {result.error}")
         return
     tell(result.sentence)
     if output is not None:
-        output.play(stereo(speaker.render(result.sentence), pan=False))
+        output.play(stereo(speaker.render(result.sentence), gain=volume, pan=False))
         output.wait(timeout=60)  # one sentence after another: spoken narration is never dropped
 
 

@@ -52,6 +52,7 @@ class NarrateOptions:
     speak: bool | None = None  # None: speak where a sound device opens and no audio_out is given
     audio_out: str | None = None  # WAV file the spoken narration is rendered to
     audio_device: str | None = None  # output device name or index; None: the system default
+    volume: float = 1.0  # of the spoken narration, 0..1
     report: str | None = None  # .csv or .json report of every face
     jobs: int = min(2, os.cpu_count() or 1)  # images worked on at once (results still in order)
     quiet: bool = False  # no progress lines

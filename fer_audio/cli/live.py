@@ -187,7 +187,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
             gestures=GestureOptions(gestures=gestures, gaze=gaze),
         ),
         cues=CueOptions(mode=cue, volume=volume),
-        speech=SpeechOptions(voice=voice, rate=rate, volume=volume),
+        speech=SpeechOptions(voice=voice, rate=rate),
         sound_pack=sound_pack,
         outputs=OutputOptions(audio_out, no_audio, audio_device, events_log, record, show),
     )

@@ -91,7 +91,8 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
 
     options = NarrateOptions(
         recognizer=recognizer_options(model, detector, min_face, align=align, mirror=mirror),
-        speech=SpeechOptions(voice=voice, rate=rate, volume=volume),
+        speech=SpeechOptions(voice=voice, rate=rate),
+        volume=volume,
         speak=speak,
         audio_out=audio_out,
         audio_device=audio_device,

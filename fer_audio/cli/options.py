@@ -108,16 +108,14 @@ def audio_options(f):
     return speech_options(f)
 
 
-def make_speaker(voice: str | None, rate: int, volume: float, needed: bool, fallback: str | None = None):
+def make_speaker(voice: str | None, rate: int, needed: bool, fallback: str | None = None):
     """A Speaker; None where speech is not needed. An unknown --voice is a usage error. Where no
     TTS engine works: None with one warning that names `fallback`, or, without one, an error."""
     if not needed:
         return None
     from fer_audio.sound.speech import SpeechOptions, open_speaker
 
-    return open_speaker(
-        SpeechOptions(voice=voice, rate=rate, volume=volume), fallback, lambda m: err(f"fer-audio: {m}")
-    )
+    return open_speaker(SpeechOptions(voice=voice, rate=rate), fallback, lambda m: err(f"fer-audio: {m}"))
 
 
 def make_cuer(cue: str, sound_pack: str | None, speaker, volume: float):

@@ -37,8 +37,9 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
     check_audio_target(audio_out, audio_device, "the cues go to the file; drop one")
     check_sound_pack(sound_pack)
     from fer_audio.sound.preview import run_preview
+    from fer_audio.sound.speech import SpeechOptions
 
-    speaker = make_speaker(None, 170, 1.0, not no_speak, "playing the cues without their names")
+    speaker = make_speaker(None, SpeechOptions().rate, not no_speak, "playing the cues without their names")
     cuer = make_cuer("tone", sound_pack, speaker, 1.0)
     output = open_output(
         audio_out, False, audio_device, "use --audio-out FILE.wav to write the cues to a file"

@@ -39,8 +39,7 @@ class VoiceNotFound(SpeechUnavailable):
 @dataclass(frozen=True)
 class SpeechOptions:
     voice: str | None = None  # engine voice id or a part of its name/language ("en", "english")
-    rate: int = 190  # words per minute
-    volume: float = 1.0  # 0..1
+    rate: int = 190  # words per minute (the loudness is the cues' or the narration's `volume`)
     cache_phrases: int = 256  # rendered phrases kept for reuse (the least recently used go first)
 
 
@@ -76,7 +75,7 @@ class Speaker:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._engine = pyttsx3.init()
             self._engine.setProperty("rate", options.rate)
-            self._engine.setProperty("volume", max(0.0, min(1.0, options.volume)))
+            self._engine.setProperty("volume", 1.0)  # full scale: the volume is applied once, later
             if options.voice:
                 self._engine.setProperty("voice", self._find_voice(options.voice))
         except SpeechUnavailable:

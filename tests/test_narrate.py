@@ -206,3 +206,22 @@ def test_the_narration_volume_is_applied_once(photo_folder, tmp_path):
         assert r.returncode == 0, r.stderr
         peaks.append(np.abs(read_wav(out)[0]).max())
     assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03)
+
+
+def test_a_reader_that_stops_early_loses_no_file(photo_folder, tmp_path):
+    """`narrate ... --report r.csv | head -1`: the pipe closes after the first line; narrate goes
+    on, writes the whole report and the WAV, says nothing about the pipe and exits 0."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for k in range(12):
+        (folder / f"IMG_{k}.png").write_bytes((photo_folder / "IMG_2.png").read_bytes())
+    report, wav = tmp_path / "r.csv", tmp_path / "n.wav"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "fer_audio", "narrate", folder, "--report", report, "--audio-out", wav]
+    proc = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as head does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert first.startswith(b"IMG_0") and "Error" not in stderr and "Broken" not in stderr
+    assert len(report.read_text().splitlines()) == 13 and wav.stat().st_size > 44

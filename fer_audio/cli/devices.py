@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
-from fer_audio.cli.group import fail, main
+from fer_audio.cli.group import fail, main, out
 
 
 @main.command()
@@ -25,4 +23,4 @@ def devices():
         fail("no audio output device found; use --audio-out FILE.wav to render sound to a file", 1)
     for i, d in outputs:
         mark = " (default)" if i == default_out else ""
-        click.echo(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")
+        out(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")

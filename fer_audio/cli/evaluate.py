@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fer_audio.cli.group import err, fail, main
+from fer_audio.cli.group import err, fail, main, out
 from fer_audio.cli.options import JSON, check_data_inputs, check_model, check_outputs
 
 
@@ -54,7 +54,7 @@ def evaluate(data, model, usage, votes, json_out):
     from fer_audio.data.evaluate import evaluate as score_model
 
     result = score_model(data, model, usage, votes, note=err)
-    click.echo(describe(result))
+    out(describe(result))
     if json_out:
         import json
 

@@ -4,12 +4,25 @@ and an exit code."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 from click.utils import make_default_short_help
 
 from fer_audio.errors import FerAudioError
+
+
+def out(line: str) -> None:
+    """A line on stdout. Once its reader has gone (a pager, `head` or a screen reader's pipe
+    closed early), the rest is dropped and the work goes on to the end: reports, WAV files and
+    logs are still written, and the exit code is what it would have been (as `git log | head`)."""
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # later lines, and the flush at exit, go nowhere
+        os.close(devnull)
 
 
 def err(message: str) -> None:
@@ -62,7 +75,7 @@ class OneLineErrors(click.Group):
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.NoArgsIsHelpError as exc:  # plain `fer-audio`: the help, as asked
-            click.echo(exc.format_message())
+            out(exc.format_message())
             sys.exit(0)
         except click.UsageError as exc:
             where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from fer_audio.apps.options import LiveOptions, OutputOptions
-from fer_audio.cli.group import err, fail, main
+from fer_audio.cli.group import err, fail, main, out
 from fer_audio.cli.options import (
     EVENTS,
     VIDEO,
@@ -207,12 +207,12 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
             )
     from fer_audio.apps.live import run_live
 
-    say = (lambda _m: None) if quiet else click.echo
+    say = (lambda _m: None) if quiet else out
     # the sound system's own lines (PortAudio prints three when a device goes away) go to a
     # temporary file, removed at the end: the session says what happened in its own words
     native_log = None if (no_audio or audio_out) else send_native_stderr_to_temp("live")
     try:
-        code = run_live(options, say=say, tell=click.echo, warn=lambda m: err(f"fer-audio: {m}"))
+        code = run_live(options, say=say, tell=out, warn=lambda m: err(f"fer-audio: {m}"))
     finally:
         if native_log is not None and os.path.exists(native_log):
             os.remove(native_log)

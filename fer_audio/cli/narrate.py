@@ -7,7 +7,7 @@ import sys
 import click
 
 from fer_audio.apps.options import NarrateOptions
-from fer_audio.cli.group import err, main
+from fer_audio.cli.group import err, main, out
 from fer_audio.cli.options import (
     REPORT,
     WAV,
@@ -100,5 +100,5 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
         jobs=jobs,
         quiet=quiet,
     )
-    code = run_narrate(paths, options, tell=click.echo, note=err, progress=sys.stderr.isatty())
+    code = run_narrate(paths, options, tell=out, note=err, progress=sys.stderr.isatty())
     sys.exit(code)

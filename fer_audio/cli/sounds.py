@@ -6,7 +6,7 @@ import os
 
 import click
 
-from fer_audio.cli.group import fail, main
+from fer_audio.cli.group import fail, main, out
 from fer_audio.cli.options import (
     WAV,
     check_audio_target,
@@ -45,7 +45,7 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
         audio_out, False, audio_device, "use --audio-out FILE.wav to write the cues to a file"
     )
     try:
-        run_preview(cuer, output, say=click.echo)
+        run_preview(cuer, output, say=out)
     finally:
         if speaker is not None:
             speaker.close()
@@ -67,7 +67,7 @@ def sounds_check(folder):
         pack = load_pack(folder)
     except SoundPackError as exc:
         fail(str(exc))
-    click.echo(f"{folder}: sound pack {pack.name!r} is valid ({len(pack.cues)} cues).")
+    out(f"{folder}: sound pack {pack.name!r} is valid ({len(pack.cues)} cues).")
 
 
 @sounds.command("build")
@@ -102,4 +102,4 @@ def sounds_build(folder, force):
     write_pack(
         SoundPack.default(), folder, "fer-audio's built-in earcons, synthesised by fer_audio/sound/earcons.py"
     )
-    click.echo(f"Wrote the default sound pack to {folder}.")
+    out(f"Wrote the default sound pack to {folder}.")

@@ -310,20 +310,37 @@ def test_an_unknown_voice_is_a_usage_error_not_a_missing_wav(tmp_path, photo):
     assert _files(tmp_path) == []
 
 
-def test_no_sound_device_at_all_is_said_in_plain_words():
-    """PortAudio says '(Error querying device -1)'; the user reads that there is no device. The
-    sound server is pointed nowhere, so only a machine with a sound card of its own has a device."""
-    no_server = {"PULSE_SERVER": "unix:/nonexistent/fer-audio-test"}
+NO_SERVER = {"PULSE_SERVER": "unix:/nonexistent/fer-audio-test"}  # the sound server pointed nowhere
+
+
+def _skip_with_a_sound_card() -> None:
+    """Only a machine with a sound card of its own has a device once the server is gone."""
     probe = "import sounddevice as sd; print(any(d['max_output_channels'] > 0 for d in sd.query_devices()))"
     found = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **no_server}
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **NO_SERVER}
     )
     if found.stdout.strip() == "True":
         pytest.skip("this machine has a sound card of its own")
-    r = run_cli("sounds", "preview", "--no-speak", extra_env=no_server)
+
+
+def test_no_sound_device_at_all_is_said_in_plain_words():
+    """PortAudio says '(Error querying device -1)'; the user reads that there is no device."""
+    _skip_with_a_sound_card()
+    r = run_cli("sounds", "preview", "--no-speak", extra_env=NO_SERVER)
     one_line_error(
         r, "no audio output device was found; use --audio-out FILE.wav to write the cues to a file"
     )
+
+
+def test_narrate_says_once_that_it_is_not_speaking(photo):
+    """narrate speaks where it can; with no device it narrates as text, and says so once, first."""
+    _skip_with_a_sound_card()
+    r = run_cli("narrate", photo, photo, extra_env=NO_SERVER)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, r.stdout  # two photos, the summary
+    assert r.stderr.splitlines() == [
+        "fer-audio: no audio output device was found, so the narration is not spoken; use --audio-out "
+        "FILE.wav to save it as sound, or --no-speak for text only"
+    ]
 
 
 def test_live_tells_a_bad_model_voice_or_sound_pack_before_opening_the_camera(tmp_path):

@@ -83,6 +83,11 @@ def run_narrate(
         speaker = make_speaker(options, note)
         if speaker is not None:
             output = _open_audio(audio_out, options.audio_device, explicit=bool(speak) or bool(audio_out))
+            if output is None:
+                note(
+                    "fer-audio: no audio output device was found, so the narration is not spoken; "
+                    "use --audio-out FILE.wav to save it as sound, or --no-speak for text only"
+                )
     recognizer = Recognizer(options.recognizer)
     lines = Progress(total, progress and not options.quiet, note)
     summary, rows, done = Summary(), [], 0
@@ -126,4 +131,4 @@ def _open_audio(audio_out: str | None, device: str | None, explicit: bool):
             raise AudioDeviceError(
                 f"{exc}; use --audio-out FILE.wav to write the narration to a file, or --no-speak"
             ) from exc
-        return None  # --speak was not asked for: narrate as text only
+        return None  # --speak was not asked for: narrate as text only (run_narrate says so)

@@ -332,6 +332,16 @@ def test_no_sound_device_at_all_is_said_in_plain_words():
     )
 
 
+def test_devices_with_no_device_exits_as_the_other_commands_and_says_what_to_do():
+    _skip_with_a_sound_card()
+    r = run_cli("devices", extra_env=NO_SERVER)
+    one_line_error(
+        r,
+        "no audio output device was found; connect headphones or speakers, or write the sound to a "
+        "file with live, narrate or sounds preview --audio-out FILE.wav",
+    )
+
+
 def test_narrate_says_once_that_it_is_not_speaking(photo):
     """narrate speaks where it can; with no device it narrates as text, and says so once, first."""
     _skip_with_a_sound_card()

@@ -20,7 +20,10 @@ def devices():
         fail(f"cannot list audio devices ({exc})")
     outputs = [(i, d) for i, d in enumerate(found) if d["max_output_channels"] > 0]
     if not outputs:
-        fail("no audio output device found; use --audio-out FILE.wav to render sound to a file", 1)
+        fail(  # the exit code and the words of the other commands when they find no device
+            "no audio output device was found; connect headphones or speakers, or write the sound "
+            "to a file with live, narrate or sounds preview --audio-out FILE.wav"
+        )
     for i, d in outputs:
         mark = " (default)" if i == default_out else ""
         out(f"{i}: {d['name']}, {d['max_output_channels']} channels{mark}")

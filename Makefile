@@ -9,27 +9,31 @@ ARGS   ?=
 system:
 	@scripts/install-system-deps.sh
 
+# Recipes are quiet (@): a screen-reader user hears the tool's own lines, not make's echo of them.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "fer-audio: setting up a Python environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
 
 # Run-time install: no TensorFlow.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+	@echo "fer-audio: installing the tool"
+	@$(BIN)/python -m pip install -q -e .
+	@touch $@
 
 # Everything: training extra and test tools.
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[train,dev]'
-	touch $@ $(VENV)/.run-installed
+	@echo "fer-audio: installing the tool with its training extra and test tools"
+	@$(BIN)/python -m pip install -q -e '.[train,dev]'
+	@touch $@ $(VENV)/.run-installed
 
 # BlazeFace and the face mesh, taken from MediaPipe's wheel on PyPI and checked by sha256
 # (fer_audio/vision/model_files.py); nothing at run time fetches them.
 models: $(VENV)/.run-installed
-	$(BIN)/python scripts/fetch-face-models.py
+	@$(BIN)/python scripts/fetch-face-models.py
 
 run: system $(VENV)/.run-installed models
-	$(BIN)/fer-audio live $(ARGS)
+	@$(BIN)/fer-audio live $(ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

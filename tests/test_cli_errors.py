@@ -342,6 +342,18 @@ def test_devices_with_no_device_exits_as_the_other_commands_and_says_what_to_do(
     )
 
 
+def test_live_with_neither_camera_nor_sound_says_both_one_line_each():
+    """It used to say only the sound; the README's order is the camera, then the sound."""
+    _skip_with_a_sound_card()
+    r = run_cli("live", "--source", "7", extra_env=NO_SERVER)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == [
+        "fer-audio: camera 7 could not be opened; check that it is connected, or pass --source VIDEO",
+        "fer-audio: no audio output device was found; use --audio-out FILE.wav to write the sound to a "
+        "file, or --no-audio",
+    ]
+
+
 def test_narrate_says_once_that_it_is_not_speaking(photo):
     """narrate speaks where it can; with no device it narrates as text, and says so once, first."""
     _skip_with_a_sound_card()

@@ -10,15 +10,17 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import NoReturn
 
 from fer_audio.apps.options import LiveOptions
 from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms, session_record
 from fer_audio.errors import FerAudioError
 from fer_audio.events.track import FaceTracker
+from fer_audio.sound.audio import AudioDeviceError
 from fer_audio.sound.cues import Cuer
 from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.recognize import Recognizer
-from fer_audio.vision.sources import FrameSource
+from fer_audio.vision.sources import FrameSource, SourceError
 
 
 def make_speaker(options: LiveOptions, warn: Say):
@@ -39,7 +41,7 @@ def make_cuer(options: LiveOptions, speaker) -> Cuer:
 
 
 def make_output(options: LiveOptions, on_state: Callable[[str], None] | None = None):
-    from fer_audio.sound.audio import AudioDeviceError, open_output
+    from fer_audio.sound.audio import open_output
 
     out = options.outputs
     try:
@@ -61,7 +63,10 @@ def build_session(
     tracker = FaceTracker(options.tracker)
     cuer = make_cuer(options, make_speaker(options, warn))
     session_ref: list[LiveSession] = []
-    output = make_output(options, lambda name: _on_sound_state(session_ref, name, warn))
+    try:
+        output = make_output(options, lambda name: _on_sound_state(session_ref, name, warn))
+    except AudioDeviceError as exc:
+        _raise_with_the_source(options, exc)
     frames = None
     try:  # from here a failure or Ctrl-C leaves nothing open and no partial file
         frames = FrameSource(options.source, on_state=lambda name: _on_source_state(session_ref, name))
@@ -89,6 +94,16 @@ def build_session(
     session.viewer = viewer
     session_ref.append(session)
     return session
+
+
+def _raise_with_the_source(options: LiveOptions, sound: AudioDeviceError) -> NoReturn:
+    """No sound device: where the source cannot be opened either, both are said, one line each,
+    the source first (the README's order); else the sound alone."""
+    try:
+        FrameSource(options.source).close()
+    except SourceError as source:
+        raise FerAudioError(f"{source}\n{sound}") from sound
+    raise sound
 
 
 def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:

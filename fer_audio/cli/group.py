@@ -30,7 +30,9 @@ def err(message: str) -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err(f"fer-audio: {message}")
+    """Each line of `message` on stderr as its own 'fer-audio: ...' line, then exit."""
+    for line in message.splitlines():
+        err(f"fer-audio: {line}")
     sys.exit(code)
 
 

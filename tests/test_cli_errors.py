@@ -221,6 +221,17 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
         f"fer-audio: no image files in {empty}: looked for names ending in "
         ".jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp"
     )
+    # one line per mistake: a text file is skipped as one (it is not called a folder too)
+    r = run_cli("narrate", empty / "readme.txt", "--no-speak")
+    assert r.returncode == 1 and r.stderr.strip() == (
+        f"fer-audio: skipped {empty / 'readme.txt'}: not an image type "
+        "(.jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp)"
+    )
+    # nothing there at all is a usage error, as elsewhere (it exited 1)
+    one_line_error(
+        run_cli("narrate", tmp_path / "no-such-album", "--no-speak"),
+        f"{tmp_path / 'no-such-album'}: no such file or folder; check the path",
+    )
 
 
 def test_no_sound_device_wording_fits_each_command(photo):
@@ -291,7 +302,13 @@ def test_clicks_own_usage_errors_are_one_line_too():
         run_cli("live", "--min-face", "5"),
         "Invalid value for '--min-face': 5 is not in the range 12<=x<=4096; see 'fer-audio live --help'",
     )
-    one_line_error(run_cli("live", "--bogus"), "No such option '--bogus'; see 'fer-audio live --help'")
+    one_line_error(run_cli("live", "--bogus"), "no such option --bogus; see 'fer-audio live --help'")
+    # a suggestion only when one is close (click offered --record, --source, --volume for --colour)
+    one_line_error(run_cli("live", "--colour"), "no such option --colour; see 'fer-audio live --help'")
+    one_line_error(
+        run_cli("live", "--sensitivty"),
+        "no such option --sensitivty (did you mean --sensitivity?); see 'fer-audio live --help'",
+    )
     one_line_error(
         run_cli("sounds", "check", "/nonexistent"),
         "sounds check /nonexistent: no such folder; give the folder that holds the pack's manifest.json",

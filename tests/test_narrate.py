@@ -113,7 +113,7 @@ def test_narrates_a_folder_with_every_kind_of_bad_input(photo_folder, tmp_path):
         expected["locked.png"] = "permission denied"
     for name, reason in expected.items():
         assert any(name in ln and reason in ln for ln in err.splitlines()), (name, err)
-    assert all(ln.startswith("skipped ") for ln in err.strip().splitlines())
+    assert all(ln.startswith("fer-audio: skipped ") for ln in err.strip().splitlines())
     rows = list(csv.DictReader(report.open()))
     assert list(rows[0].keys()) == REPORT_COLUMNS
     by_name = {os.path.basename(r["path"]): r for r in rows}

@@ -3,9 +3,11 @@ summary. No printing: sentences go to ``tell``, skipped inputs, warnings and pro
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from fer_audio.apps.narrate import (
     ImageResult,
@@ -17,7 +19,7 @@ from fer_audio.apps.narrate import (
     write_report,
 )
 from fer_audio.apps.options import NarrateOptions
-from fer_audio.errors import NothingProcessed
+from fer_audio.errors import FerAudioError, NothingProcessed
 from fer_audio.sound.cues import stereo
 from fer_audio.types import Say, quiet
 from fer_audio.vision.images import IMAGE_SUFFIXES
@@ -54,7 +56,7 @@ def make_speaker(options: NarrateOptions, note: Say = quiet):
 
     needed = options.audio_out or options.speak
     fallback = None if needed else "narrating as text only"
-    return open_speaker(options.speech, fallback, lambda line: note(f"fer-audio: {line}"))
+    return open_speaker(options.speech, fallback, note)
 
 
 def run_narrate(
@@ -72,12 +74,7 @@ def run_narrate(
     items = list(collect_images(paths))
     total = sum(1 for item in items if not isinstance(item, ImageResult))
     if total == 0:
-        for item in items:
-            note(f"skipped {display_name(item.path)}: {item.error}")
-        shown = " ".join(display_name(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
-        raise NothingProcessed(
-            f"no image files in {shown}: looked for names ending in {', '.join(IMAGE_SUFFIXES)}"
-        )
+        _nothing_to_narrate(paths, items)
     output, speaker = None, None
     if audio_out or speak is not False:  # speech first: it is quick to check, the model is not
         speaker = make_speaker(options, note)
@@ -85,7 +82,7 @@ def run_narrate(
             output = _open_audio(audio_out, options.audio_device, explicit=bool(speak) or bool(audio_out))
             if output is None:
                 note(
-                    "fer-audio: no audio output device was found, so the narration is not spoken; "
+                    "no audio output device was found, so the narration is not spoken; "
                     "use --audio-out FILE.wav to save it as sound, or --no-speak for text only"
                 )
     recognizer = Recognizer(options.recognizer)
@@ -107,6 +104,21 @@ def run_narrate(
     if speaker is not None:
         speaker.close()
     return 0 if summary.images > 0 else 1
+
+
+def _nothing_to_narrate(paths, skipped: list[ImageResult]) -> NoReturn:
+    """No input held an image: one line per mistake. Inputs that do not exist at all are a usage
+    error (exit 2); files that are not images and folders without any: NothingProcessed (1)."""
+    if all(not os.path.lexists(p) for p in paths):
+        raise FerAudioError(
+            "\n".join(f"{display_name(p)}: no such file or folder; check the path" for p in paths)
+        )
+    lines = [f"skipped {display_name(item.path)}: {item.error}" for item in skipped]
+    suffixes = ", ".join(IMAGE_SUFFIXES)
+    for folder in (Path(p) for p in paths if os.path.isdir(p)):
+        if not any(Path(item.path).is_relative_to(folder) for item in skipped):
+            lines.append(f"no image files in {display_name(folder)}: looked for names ending in {suffixes}")
+    raise NothingProcessed("\n".join(lines))
 
 
 def _tell(result: ImageResult, output, speaker, tell: Say, note: Say, volume: float) -> None:

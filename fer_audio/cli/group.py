@@ -3,6 +3,7 @@ and an exit code."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -81,7 +82,7 @@ class OneLineErrors(click.Group):
             sys.exit(0)
         except click.UsageError as exc:
             where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
-            fail(f"{exc.format_message().rstrip('.')}{where}", exc.exit_code)
+            fail(f"{_usage_message(exc)}{where}", exc.exit_code)
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
         except FerAudioError as exc:  # the library's errors, each one line naming its input
@@ -89,6 +90,15 @@ class OneLineErrors(click.Group):
         except click.Abort:
             fail("stopped", 130)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """Click's message, except that an unknown option is offered only a close match (click offers
+    any three options sharing a letter: --colour got --record, --source, --volume)."""
+    if not isinstance(exc, click.NoSuchOption):
+        return exc.format_message().rstrip(".")
+    close = difflib.get_close_matches(exc.option_name, exc.possibilities or [], n=1, cutoff=0.75)
+    return f"no such option {exc.option_name}" + (f" (did you mean {close[0]}?)" if close else "")
 
 
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})

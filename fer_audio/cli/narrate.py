@@ -100,5 +100,6 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
         jobs=jobs,
         quiet=quiet,
     )
-    code = run_narrate(paths, options, tell=out, note=err, progress=sys.stderr.isatty())
+    note = lambda line: err(f"fer-audio: {line}")  # noqa: E731 (every line of ours has the prefix)
+    code = run_narrate(paths, options, tell=out, note=note, progress=sys.stderr.isatty())
     sys.exit(code)

@@ -82,3 +82,35 @@ def test_train_without_data_is_a_usage_error(tmp_path):
         cwd=ROOT,
     )
     assert r.returncode == 2 and "no such file or folder" in r.stderr
+
+
+HELP_PAGES = (
+    (),
+    ("live",),
+    ("narrate",),
+    ("evaluate",),
+    ("train",),
+    ("devices",),
+    ("sounds",),
+    ("sounds", "preview"),
+    ("sounds", "build"),
+    ("sounds", "check"),
+)
+
+
+@pytest.mark.parametrize("page", HELP_PAGES, ids=lambda p: " ".join(p) or "fer-audio")
+def test_help_reads_well_aloud(page):
+    """No summary cut with '...', no example re-wrapped at a file name's hyphen, no TEXT where the
+    option wants a file or a folder, and ranges in words ('from 12 to 4096', not 12<=x<=4096)."""
+    from click.testing import CliRunner
+
+    from fer_audio.cli.group import main
+
+    r = CliRunner().invoke(main, [*page, "--help"], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert not any(line.rstrip().endswith("...") for line in lines if not line.startswith("Usage:"))
+    assert " TEXT " not in r.output and "x>" not in r.output and "<=x" not in r.output
+    examples = [line for line in lines if line.strip().startswith("Example: fer-audio")]
+    assert len(examples) == (1 if page and page != ("sounds",) else 0)
+    assert all(not line.rstrip().endswith("-") for line in examples)

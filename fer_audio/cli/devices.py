@@ -9,6 +9,7 @@ from fer_audio.cli.group import fail, main, out
 def devices():
     """List audio output devices (for --audio-device).
 
+    \b
     Example: fer-audio devices
     """
     import sounddevice as sd

@@ -43,14 +43,11 @@ def fail(message: str, code: int = 2) -> None:
 # tests/test_cli.py checks each line against the command's own docstring.
 COMMANDS = {
     "devices": ("fer_audio.cli.devices", "List audio output devices (for --audio-device)."),
-    "evaluate": (
-        "fer_audio.cli.evaluate",
-        "Score an expression model on labelled faces, through the run-time path.",
-    ),
+    "evaluate": ("fer_audio.cli.evaluate", "Score an expression model on labelled faces."),
     "live": ("fer_audio.cli.live", "Hear the expressions of the person in front of the camera."),
     "narrate": ("fer_audio.cli.narrate", "Say the emotions of the faces in photos, left to right."),
     "sounds": ("fer_audio.cli.sounds", "Learn, check and build sound packs."),
-    "train": ("fer_audio.cli.train", "Train the expression model (needs the [train] extra: TensorFlow)."),
+    "train": ("fer_audio.cli.train", "Train the expression model (needs the [train] extra)."),
 }
 
 

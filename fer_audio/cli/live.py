@@ -14,6 +14,7 @@ from fer_audio.cli.options import (
     EVENTS,
     VIDEO,
     WAV,
+    FloatRange,
     align_option,
     audio_options,
     check_audio_target,
@@ -77,6 +78,7 @@ def _check_live_options(options: LiveOptions) -> None:
 @main.command()
 @click.option(
     "--source",
+    metavar="CAMERA|VIDEO|URL",
     default=SourceOptions.source,
     show_default=True,
     help="Camera index, video file or stream URL.",
@@ -89,7 +91,8 @@ def _check_live_options(options: LiveOptions) -> None:
 )
 @click.option(
     "--max-seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    type=FloatRange(min=0, min_open=True),
     default=None,
     help="Stop after this many seconds.",
 )
@@ -129,12 +132,14 @@ def _check_live_options(options: LiveOptions) -> None:
 @align_option(default=True)
 @click.option(
     "--events-log",
+    metavar="FILE.jsonl",
     type=str,
     default=None,
     help="Append each event as a JSON line to this file; each session opens with a session record.",
 )
 @click.option(
     "--record",
+    metavar="FILE.mp4",
     type=str,
     default=None,
     help="Save the processed video to this file (nothing is saved otherwise).",
@@ -175,6 +180,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     Keys (when run in a terminal): space says the current emotion, r says the face is at rest
     now, m mutes or unmutes, q quits.
 
+    \b
     Example: fer-audio live --cue both --sensitivity low
     """
     options = LiveOptions(

@@ -11,6 +11,7 @@ from fer_audio.cli.group import err, main, out
 from fer_audio.cli.options import (
     REPORT,
     WAV,
+    IntRange,
     align_option,
     check_audio_target,
     check_model,
@@ -30,11 +31,14 @@ from fer_audio.sound.speech import SpeechOptions
     default=None,
     help="Speak each sentence (default: when an audio device exists and no --audio-out).",
 )
-@click.option("--report", type=str, default=None, help="Write a .csv or .json report.")
+@click.option(
+    "--report", metavar="FILE.csv|FILE.json", type=str, default=None, help="Write a .csv or .json report."
+)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 64),
+    metavar="N",
+    type=IntRange(1, 64),
     default=NarrateOptions.jobs,
     show_default=True,
     help="Images worked on at once (results still come in order).",
@@ -49,6 +53,7 @@ from fer_audio.sound.speech import SpeechOptions
 )
 @click.option(
     "--audio-out",
+    metavar="FILE.wav",
     type=str,
     default=None,
     help="Render the whole narration to this WAV file instead of speaking it.",
@@ -75,6 +80,7 @@ def narrate(  # noqa: PLR0913 (one parameter per option: click's way)
 
     PATHS are image files or folders (searched recursively, in natural order).
 
+    \b
     Example: fer-audio narrate ~/Pictures/party --report party.csv
     """
     check_outputs(("--report", report, REPORT), ("--audio-out", audio_out, WAV))

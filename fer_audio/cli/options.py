@@ -14,6 +14,30 @@ from fer_audio.vision.classify import ClassifierOptions
 from fer_audio.vision.detect import DETECTORS, DetectorOptions
 from fer_audio.vision.recognize import RecognizerOptions
 
+
+def _in_words(r: click.types._NumberRangeBase) -> str:
+    """A range as --help says it to a listener: 'from 12 to 4096', 'at least 1', 'more than 0'."""
+    low = None if r.min is None else (f"more than {r.min}" if r.min_open else f"at least {r.min}")
+    high = None if r.max is None else (f"less than {r.max}" if r.max_open else f"at most {r.max}")
+    if low and high and not (r.min_open or r.max_open):
+        return f"from {r.min} to {r.max}"
+    return ", ".join(part for part in (low, high) if part)
+
+
+class IntRange(click.IntRange):
+    """click's IntRange, its range in words in --help (click writes 12<=x<=4096)."""
+
+    def _describe_range(self) -> str:
+        return _in_words(self)
+
+
+class FloatRange(click.FloatRange):
+    """click's FloatRange, its range in words in --help (click writes x>0)."""
+
+    def _describe_range(self) -> str:
+        return _in_words(self)
+
+
 # names an output file may have, per kind
 WAV = (".wav",)
 REPORT = (".csv", ".json")
@@ -64,19 +88,26 @@ def check_model(model: str | None) -> None:
 def speech_options(f):
     """--audio-device, --voice, --rate, --volume: shared by live and narrate."""
     f = click.option(
-        "--audio-device", default=None, help="Output device name or index (see 'fer-audio devices')."
+        "--audio-device",
+        metavar="NAME|INDEX",
+        default=None,
+        help="Output device name or index (see 'fer-audio devices').",
     )(f)
-    f = click.option("--voice", default=None, help="Speech voice or language, e.g. 'en' or 'en-us'.")(f)
+    f = click.option(
+        "--voice", metavar="VOICE", default=None, help="Speech voice or language, e.g. 'en' or 'en-us'."
+    )(f)
     f = click.option(
         "--rate",
-        type=click.IntRange(80, 450),
+        metavar="WORDS",
+        type=IntRange(80, 450),
         default=SpeechOptions.rate,
         show_default=True,
         help="Speech rate, words per minute.",
     )(f)
     f = click.option(
         "--volume",
-        type=click.FloatRange(0.0, 1.0),
+        metavar="LEVEL",
+        type=FloatRange(0.0, 1.0),
         default=CueOptions.volume,
         show_default=True,
         help="Master volume 0..1.",
@@ -94,12 +125,14 @@ def audio_options(f):
     )(f)
     f = click.option(
         "--sound-pack",
+        metavar="FOLDER",
         type=str,
         default=None,
         help="Folder of your own sounds (see sounds/README.md).",
     )(f)
     f = click.option(
         "--audio-out",
+        metavar="FILE.wav",
         type=str,
         default=None,
         help="Render the audio to this WAV file instead of playing it.",
@@ -166,6 +199,7 @@ def make_recognizer(model: str | None, detector: str, min_face: int, pose: bool 
 def model_options(f):
     f = click.option(
         "--model",
+        metavar="FILE.tflite",
         type=str,
         default=None,
         help="A .tflite expression model (default: the shipped one).",
@@ -179,7 +213,8 @@ def model_options(f):
     )(f)
     f = click.option(
         "--min-face",
-        type=click.IntRange(12, 4096),
+        metavar="PIXELS",
+        type=IntRange(12, 4096),
         default=DetectorOptions.min_face,
         show_default=True,
         help="Smallest face side to look for, pixels.",

@@ -24,13 +24,16 @@ def sounds() -> None:
 
 
 @sounds.command("preview")
-@click.option("--sound-pack", type=str, default=None, help="Pack folder (default: built in).")
-@click.option("--audio-out", type=str, default=None, help="Render to a WAV file instead.")
+@click.option(
+    "--sound-pack", metavar="FOLDER", type=str, default=None, help="Pack folder (default: built in)."
+)
+@click.option("--audio-out", metavar="FILE.wav", type=str, default=None, help="Render to a WAV file instead.")
 @click.option("--no-speak", is_flag=True, help="Play the cues without their spoken names.")
-@click.option("--audio-device", default=None, help="Output device name or index.")
+@click.option("--audio-device", metavar="NAME|INDEX", default=None, help="Output device name or index.")
 def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
     """Play each cue followed by its spoken name, to learn them.
 
+    \b
     Example: fer-audio sounds preview --audio-out cues.wav
     """
     check_outputs(("--audio-out", audio_out, WAV))
@@ -56,6 +59,7 @@ def sounds_preview(sound_pack, audio_out, no_speak, audio_device):
 def sounds_check(folder):
     """Validate a sound pack folder.
 
+    \b
     Example: fer-audio sounds check ~/my-sounds
     """
     from fer_audio.sound.soundpack import SoundPackError, load_pack
@@ -74,8 +78,9 @@ def sounds_check(folder):
 @click.argument("folder", type=click.Path())
 @click.option("--force", is_flag=True, help="Overwrite the sounds of a pack already in FOLDER.")
 def sounds_build(folder, force):
-    """Write the built-in default pack to FOLDER, as a starting point for your own.
+    """Write the built-in default pack to FOLDER, to start your own.
 
+    \b
     Example: fer-audio sounds build ~/my-sounds
     """
     from fer_audio.sound.soundpack import MANIFEST, SoundPack, write_pack

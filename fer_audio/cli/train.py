@@ -8,7 +8,7 @@ import sys
 import click
 
 from fer_audio.cli.group import err, fail, main
-from fer_audio.cli.options import check_data_inputs
+from fer_audio.cli.options import FloatRange, IntRange, check_data_inputs
 from fer_audio.errors import FerAudioError
 from training.options import (
     CAMERA,
@@ -27,34 +27,39 @@ DEFAULTS = TrainConfig(data="", out="")
 @main.command()
 @click.option(
     "--data",
+    metavar="PATH",
     required=True,
     type=str,
     help="FER-2013: the challenge CSV (.csv/.csv.gz), the image-folder tree, or a .tar.gz of it.",
 )
 @click.option(
     "--votes",
+    metavar="FILE.csv",
     type=str,
     default=None,
     help="FER+ crowd votes (ferplus-votes.csv, or fer2013new.csv with the challenge CSV): train on "
     "each face's vote distribution instead of the dataset's own labels.",
 )
-@click.option("--out", required=True, type=str, help="Run folder to write.")
+@click.option("--out", metavar="FOLDER", required=True, type=str, help="Run folder to write.")
 @click.option(
     "--epochs",
-    type=click.IntRange(1),
+    metavar="N",
+    type=IntRange(1),
     default=DEFAULTS.epochs,
     show_default=True,
     help="Length of the schedule.",
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(1),
+    metavar="N",
+    type=IntRange(1),
     default=DEFAULTS.batch_size,
     show_default=True,
     help="Images per step.",
 )
 @click.option(
     "--learning-rate",
+    metavar="RATE",
     type=float,
     default=DEFAULTS.learning_rate,
     show_default=True,
@@ -62,20 +67,23 @@ DEFAULTS = TrainConfig(data="", out="")
 )
 @click.option(
     "--limit",
-    type=click.IntRange(0),
+    metavar="N",
+    type=IntRange(0),
     default=DEFAULTS.limit,
     help="Use at most N training images (smoke runs).",
 )
-@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Random seed.")
+@click.option("--seed", metavar="N", type=int, default=DEFAULTS.seed, show_default=True, help="Random seed.")
 @click.option(
     "--members",
-    type=click.IntRange(1, 16),
+    metavar="N",
+    type=IntRange(1, 16),
     default=TrainOptions.members,
     show_default=True,
     help="Train N models (seeds SEED..SEED+N-1, one validation split) and export their average.",
 )
 @click.option(
     "--widths",
+    metavar="LIST",
     type=str,
     default=None,
     help="Channels of the network's stages, comma-separated "
@@ -85,6 +93,7 @@ DEFAULTS = TrainConfig(data="", out="")
 @click.option(
     "--teacher",
     "teachers",
+    metavar="RUN",
     multiple=True,
     type=str,
     help="Distil from this finished run (its best network, or every member of an ensemble run); "
@@ -92,7 +101,8 @@ DEFAULTS = TrainConfig(data="", out="")
 )
 @click.option(
     "--distill-weight",
-    type=click.FloatRange(0.0, 1.0),
+    metavar="SHARE",
+    type=FloatRange(0.0, 1.0),
     default=None,
     help="With --teacher: share of the teachers' mean in each target, the rest from the votes or "
     f"labels (default {DEFAULTS.distill_weight}).",
@@ -104,14 +114,16 @@ DEFAULTS = TrainConfig(data="", out="")
 )
 @click.option(
     "--label-weight",
-    type=click.FloatRange(0.0, 1.0),
+    metavar="SHARE",
+    type=FloatRange(0.0, 1.0),
     default=None,
     help="With --votes: share of FER-2013's own label in each target, the rest the crowd's votes "
     f"(default {DEFAULTS.label_weight:g}).",
 )
 @click.option(
     "--class-weight-power",
-    type=click.FloatRange(0.0, 1.0),
+    metavar="POWER",
+    type=FloatRange(0.0, 1.0),
     default=DEFAULTS.class_weight_power,
     show_default=True,
     help="Weigh each image by (1 / its class's frequency) to this power: 0 none, 1 balanced.",
@@ -129,6 +141,7 @@ DEFAULTS = TrainConfig(data="", out="")
 )
 @click.option(
     "--init",
+    metavar="RUN",
     type=str,
     default=None,
     help="Start from this finished run's best network instead of random weights (fine-tuning); "
@@ -136,7 +149,8 @@ DEFAULTS = TrainConfig(data="", out="")
 )
 @click.option(
     "--patience",
-    type=click.IntRange(0),
+    metavar="EPOCHS",
+    type=IntRange(0),
     default=DEFAULTS.patience,
     show_default=True,
     help="Stop after N epochs without a better validation score; 0: run the whole schedule.",
@@ -174,8 +188,11 @@ def train(  # noqa: PLR0913 (one parameter per option: click's way)
     resume,
     no_export,
 ):
-    """Train the expression model (needs the [train] extra: TensorFlow).
+    """Train the expression model (needs the [train] extra).
 
+    The extra holds TensorFlow and Keras (pip install -e '.[train]').
+
+    \b
     Example: fer-audio train --data fer2013-images.tar.gz --votes ferplus-votes.csv --out runs/v1
     """
     _check_training_inputs(data, votes, out, resume)

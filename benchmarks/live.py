@@ -37,9 +37,12 @@ def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, 
 
 
 def bench_live() -> dict:
+    from fer_audio.apps.session import REST_KINDS
+
     processor, events, seconds = _run_video(str(VIDEO))
     n = processor.times.frames
     stages = {k: round(v, 3) for k, v in processor.times.ms_per_frame().items()}
+    events = [e for e in events if e.kind not in REST_KINDS]  # what is heard (rest-face lines are logged)
     emotion = [e for e in events if e.kind == "emotion"]
     video_seconds = n / VIDEO_FPS
     ours_changes = fer_baseline.changes_per_minute(_raw_labels(video_gray(), VIDEO_FPS), video_seconds)

@@ -253,11 +253,17 @@ def report_labelled(say, results: list[ClipResult], peer: bool) -> dict:
         if not sub:
             continue
         right = sum(r.right for r in sub)
-        maj = sum(r.majority == r.truth for r in sub)
-        fer_maj = sum(r.fer_majority == r.truth for r in sub) if peer and kind != "session" else None
-        false = sum(len(wrong_words(r.truth, r.heard)) for r in sub if r.truth == NEUTRAL)
-        if kind == "session":
+        if kind == "session":  # most of a session is the neutral clip: its majority says nothing
             false = sum(len(rest_false(r.events)) for r in sub)
+            say(f"  {title}: events right {right} of {len(sub)}; false cues in the neutral parts {false}")
+            out[kind] = {"sessions": len(sub), "events_right": right, "neutral_part_false_cues": false}
+            out[kind]["per_session"] = {
+                r.name: {"truth": r.truth, "heard": r.heard, "right": r.right} for r in sub
+            }
+            continue
+        maj = sum(r.majority == r.truth for r in sub)
+        fer_maj = sum(r.fer_majority == r.truth for r in sub) if peer else None
+        false = sum(len(wrong_words(r.truth, r.heard)) for r in sub if r.truth == NEUTRAL)
         targets = [r for r in sub if r.truth in TARGET_CLASSES]
         say(
             f"  {title}: events right {right} of {len(sub)} ({right / len(sub):.0%}); per-frame majority "
@@ -266,8 +272,7 @@ def report_labelled(say, results: list[ClipResult], peer: bool) -> dict:
             + f"; angry/disgust/fear majority right {sum(r.majority == r.truth for r in targets)} of "
             f"{len(targets)}"
             + (f" (fer: {sum(r.fer_majority == r.truth for r in targets)})" if fer_maj is not None else "")
-            + f"; false emotion cues {'in the neutral parts' if kind == 'session' else 'on neutral clips'}"
-            f" {false}"
+            + f"; false emotion cues on neutral clips {false}"
         )
         out[kind] = {
             "clips": len(sub),

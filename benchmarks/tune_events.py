@@ -3,6 +3,7 @@ path's recognizer gives for each development item (benchmarks/realvideo.py).
 
     python -m benchmarks.tune_events            # search; the 30 best settings, admissible first
     python -m benchmarks.tune_events --show     # the figures of the shipped defaults only
+    python -m benchmarks.tune_events --model M.tflite --write   # its rest reference, into its sidecar
 
 It also prints the shipped model's reading of a face at rest (RestFaceOptions.reference).
 Every setting is scored on all the development items together: W011's sessions, the CK+ clips
@@ -27,6 +28,7 @@ import itertools
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +45,7 @@ from benchmarks.realvideo import (
 from fer_audio.apps.options import LiveOptions
 from fer_audio.events.restface import RestFaceOptions
 from fer_audio.events.track import TrackerOptions
+from fer_audio.vision.classify import Classifier, ClassifierOptions, default_model_path, update_sidecar
 
 MAX_PER_MIN = 2.5  # emotion cues a minute of natural talk
 MAX_OTHER_PER_MIN = 0.5  # of them, words other than happy (surprise, fear, angry, disgust, sad)
@@ -108,21 +111,31 @@ def rest_reference(model: str | None = None) -> tuple[float, ...]:
     from benchmarks.common import by_class, crowd_truth, data, model_outputs
     from fer_audio.events.calibration import log_evidence
     from fer_audio.events.restface import centred
-    from fer_audio.events.smoothing import MODEL_CALIBRATION
     from fer_audio.labels import NEUTRAL
 
     faces = crowd_truth(data().require("PublicTest"))
     neutral = by_class(model_outputs(faces, model), faces.labels)[NEUTRAL]
-    return tuple(
-        round(float(v), 4) for v in np.median(centred(log_evidence(neutral, MODEL_CALIBRATION)), axis=0)
-    )
+    table = Classifier(ClassifierOptions(model=model)).calibration  # the one its sidecar carries
+    if table is None:
+        raise SystemExit(
+            f"{model}: its sidecar carries no calibration; run benchmarks.tune_smoothing --write first"
+        )
+    return tuple(round(float(v), 4) for v in np.median(centred(log_evidence(neutral, table)), axis=0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--show", action="store_true", help="score the shipped defaults only")
+    parser.add_argument("--model", default=None, help="a .tflite model whose sidecar carries a calibration")
+    parser.add_argument("--write", action="store_true", help="write its rest reference into its sidecar")
     args = parser.parse_args()
-    print(f"the shipped model's reading of a face at rest (REST_REFERENCE): {rest_reference()}")
+    reference = rest_reference(args.model)
+    print(f"the model's reading of a typical face at rest (RestFaceOptions.reference): {reference}")
+    if args.write:
+        model = Path(args.model) if args.model else default_model_path()
+        print(f"wrote it into {update_sidecar(model, rest_reference=list(reference))}")
+    if args.model is not None:
+        return  # the search replays the shipped model's recorded outputs
     streams = [record(item, LiveOptions()) for item in items()]
     print(line("defaults", score(streams, TrackerOptions())), flush=True)
     if args.show:

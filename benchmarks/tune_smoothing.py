@@ -6,8 +6,8 @@ PublicTest is the set ../shared/datasets/README.md reserves for validation and m
 (the shipped model was chosen on a slice of Training, so PublicTest is new to it too). Each face's
 true emotion is the FER+ crowd's majority (faces without one are left out): what the listener
 should hear. The calibration is fitted to the model's outputs for the PublicTest faces and printed
-(paste it into MODEL_CALIBRATION in fer_audio/events/smoothing.py). The sequences drawn here (seeds below
-REPORT_SEED) are never the ones `python -m benchmarks smoothing` reports, and its sequences from
+(--write puts it into the model's sidecar, where the live path reads it). The sequences drawn here
+(seeds below REPORT_SEED) are never the ones `python -m benchmarks smoothing` reports, and its sequences from
 the validation slice of Training are not tuned on at all.
 
 Each setting is scored at 15 and at 30 fps on 8 sequences of 2 minutes, and judged by its worse
@@ -27,11 +27,13 @@ import argparse
 import functools
 import itertools
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from benchmarks.common import by_class, crowd_truth, data, model_outputs
 from benchmarks.smoothing_eval import REPORT_SEED, evaluate
 from fer_audio.events import calibration
 from fer_audio.events.smoothing import SmootherOptions
+from fer_audio.vision.classify import default_model_path, update_sidecar
 
 GRID = {  # coarser and wider searches (0.25-0.6 s, margins 0-0.2, confidences 0.15-0.4) led here;
     # the shorter time constants and dwells are for a more accurate model, whose frames agree more
@@ -66,12 +68,19 @@ def _score(outputs: dict, fitted: tuple, values: tuple, n_sequences: int = 8, se
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None, help="a .tflite model (default: the shipped one)")
+    parser.add_argument("--write", action="store_true", help="write the calibration into the model's sidecar")
+    parser.add_argument("--no-search", action="store_true", help="fit the calibration only")
     args = parser.parse_args()
     faces = crowd_truth(data().require("PublicTest"))  # labelled with the crowd's majority
     probs = model_outputs(faces, args.model)
     fitted = calibration.fit(probs, faces.labels)
     print("calibration (7 rows of the matrix, then the bias; FER-2013 order):")
     print("\n".join(f"    {row}," for row in fitted))
+    if args.write:
+        model = Path(args.model) if args.model else default_model_path()
+        print(f"wrote it into {update_sidecar(model, calibration=[list(row) for row in fitted])}")
+    if args.no_search:
+        return
     score = functools.partial(_score, by_class(probs, faces.labels), fitted)  # sent with each task
     with ProcessPoolExecutor(2) as pool:
         rows = list(pool.map(score, itertools.product(*GRID.values()), chunksize=4))

@@ -251,7 +251,7 @@ def test_no_sound_device_wording_fits_each_command(photo):
 @pytest.mark.shared
 def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
     """--quiet keeps the closing summary; 'Stopped.' is not said twice; a still image is one
-    frame; a model of one's own is noted once."""
+    frame; a model of one's own whose sidecar carries no calibration is noted once."""
     r = run_cli("live", "--source", photo, "--no-audio", "--quiet")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
@@ -261,7 +261,11 @@ def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
     r = run_cli("live", "--source", photo, "--no-audio", "--model", mine)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("Stopped") == 1 and "Summary: 1 frame in" in r.stdout
-    assert r.stderr.count(f"--model {mine}: the smoother reads it with the shipped model's calibration") == 1
+    assert r.stderr.count(f"--model {mine}: its sidecar carries no calibration") == 1
+    # with the shipped sidecar beside it (calibration and rest reference), nothing to note
+    shutil.copy(default_model_path().with_suffix(".json"), mine.with_suffix(".json"))
+    r = run_cli("live", "--source", photo, "--no-audio", "--model", mine)
+    assert r.returncode == 0 and "calibration" not in r.stderr, r.stderr
 
 
 @pytest.mark.shared

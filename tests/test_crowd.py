@@ -231,6 +231,7 @@ def test_the_prior_correction_tool_writes_the_crowds_training_frequencies_beside
 
     model = tmp_path / "m.tflite"
     shutil.copy(default_model_path(), model)
+    shutil.copy(default_model_path().with_suffix(".json"), model.with_suffix(".json"))
     main([str(model), "--data", str(fer_csv), "--votes", str(ferplus_sample), "--strength", "0.3"])
     faces = crowd.with_votes(load_dataset(str(fer_csv)), str(ferplus_sample), lambda _l: None)
     labels, _ = majority_labels(faces.require("Training").votes)
@@ -238,5 +239,10 @@ def test_the_prior_correction_tool_writes_the_crowds_training_frequencies_beside
     classifier = Classifier(ClassifierOptions(model=str(model)))
     ratios = np.exp(-classifier.bias / 0.3)  # the prior, up to the 6-decimal rounding
     np.testing.assert_allclose(ratios / ratios.sum(), expected, atol=2e-6)
+    shipped = Classifier()  # the rest of what the sidecar said is kept
+    assert (
+        classifier.calibration == [list(row) for row in shipped.calibration]
+        or (np.asarray(classifier.calibration) == np.asarray(shipped.calibration)).all()
+    )
     with pytest.raises(SystemExit):
         main([str(model), "--data", str(fer_csv), "--votes", str(ferplus_sample), "--strength", "2"])

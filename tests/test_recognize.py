@@ -270,3 +270,37 @@ def test_a_sidecars_prior_correction_divides_the_outputs_by_the_prior_to_its_str
     (tmp_path / "m.json").write_text(json.dumps(model_card(prior=[0.5, 0.5], strength=0.5)))
     with pytest.raises(ModelError, match=r"m\.json: not a model sidecar \(prior_correction needs 7 positive"):
         Classifier(ClassifierOptions(model=str(model)))
+
+
+def test_a_model_brings_its_own_reading_in_its_sidecar(tmp_path):
+    """The calibration and the rest reference a sidecar carries are what live reads a model of
+    your own with; a malformed one is refused with a line that names the file."""
+    import shutil
+
+    from fer_audio.apps.live import read_as_its_sidecar_says
+    from fer_audio.apps.options import LiveOptions
+    from fer_audio.events.smoothing import MODEL_CALIBRATION
+    from fer_audio.vision.classify import (
+        Classifier,
+        ClassifierOptions,
+        ModelError,
+        default_model_path,
+        update_sidecar,
+    )
+    from fer_audio.vision.recognize import RecognizerOptions
+
+    model = tmp_path / "m.tflite"
+    shutil.copy(default_model_path(), model)
+    mine = [[float(i == j) for j in range(7)] for i in range(7)] + [[0.0] * 7]
+    update_sidecar(model, calibration=mine, rest_reference=[1.0] * 7)
+    assert Classifier().calibration is not None and Classifier().rest_reference is not None  # shipped
+    options = LiveOptions(recognizer=RecognizerOptions(classifier=ClassifierOptions(model=str(model))))
+    notes = []
+    tracker = read_as_its_sidecar_says(options, Classifier(ClassifierOptions(model=str(model))), notes.append)
+    assert tracker.smoother.calibration == tuple(tuple(row) for row in mine) != MODEL_CALIBRATION
+    assert tracker.rest.reference == (1.0,) * 7 and notes == []
+    # the shipped model's own options are left as they are
+    assert read_as_its_sidecar_says(LiveOptions(), Classifier()) == LiveOptions().tracker
+    update_sidecar(model, calibration=[[0.0] * 7])
+    with pytest.raises(ModelError, match=r"m\.json: not a model sidecar \(calibration needs 8 x 7 numbers"):
+        Classifier(ClassifierOptions(model=str(model)))

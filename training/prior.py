@@ -11,7 +11,6 @@ development sets (MODEL_CARD.md: how the shipped model's 0.2 was chosen).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,7 @@ import numpy as np
 from fer_audio.data import crowd
 from fer_audio.data.datasets import load_dataset
 from fer_audio.labels import EMOTIONS, NUM_CLASSES
-from fer_audio.outputs import write_atomic
-from fer_audio.vision.classify import model_card, sidecar_path
+from fer_audio.vision.classify import model_card, update_sidecar
 
 
 def crowd_prior(data: str, votes: str, usage: str = "Training") -> np.ndarray:
@@ -32,11 +30,11 @@ def crowd_prior(data: str, votes: str, usage: str = "Training") -> np.ndarray:
 
 
 def write_prior_correction(model: str | Path, prior: np.ndarray, strength: float) -> Path:
-    """Rewrite `model`'s sidecar with this prior correction (atomically); returns its path."""
-    path = sidecar_path(Path(model))
-    card = model_card(prior=[round(float(v), 6) for v in prior], strength=strength)
-    write_atomic(path, json.dumps(card, indent=2) + "\n")
-    return path
+    """Write this prior correction into `model`'s sidecar (atomically, keeping the rest of what
+    it says); returns its path. The calibration it carries was fitted to the outputs before this
+    correction: fit it again (python -m benchmarks.tune_smoothing --model MODEL --write)."""
+    correction = model_card(prior=[round(float(v), 6) for v in prior], strength=strength)["prior_correction"]
+    return update_sidecar(Path(model), prior_correction=correction)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,12 +15,39 @@ from typing import NoReturn
 from fer_audio.apps.options import LiveOptions
 from fer_audio.apps.session import EventLog, FrameProcessor, LiveSession, median_ms, session_record
 from fer_audio.errors import FerAudioError
-from fer_audio.events.track import FaceTracker
+from fer_audio.events.restface import REST_REFERENCE
+from fer_audio.events.smoothing import MODEL_CALIBRATION
+from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.sound.audio import AudioDeviceError
 from fer_audio.sound.cues import Cuer
 from fer_audio.types import EmotionEvent, Say, quiet
+from fer_audio.vision.classify import Classifier
 from fer_audio.vision.recognize import Recognizer
 from fer_audio.vision.sources import FrameSource, SourceError
+
+
+def read_as_its_sidecar_says(
+    options: LiveOptions, classifier: Classifier, warn: Say = quiet
+) -> TrackerOptions:
+    """The tracker options with the calibration and rest reference a model of your own carries in
+    its sidecar (where the options hold the shipped model's). A model whose sidecar carries
+    neither is read with the shipped model's, and that is said once."""
+    tracker, model = options.tracker, options.recognizer.classifier.model
+    if model is None:
+        return tracker
+    if classifier.calibration is None or classifier.rest_reference is None:
+        warn(
+            f"note: --model {model}: its sidecar carries no calibration, so it is read with the shipped "
+            "model's and cues may come later or more often; python -m benchmarks.tune_smoothing --model "
+            f"{model} --write and python -m benchmarks.tune_events --model {model} --write fit them"
+        )
+        return tracker
+    smoother, rest = tracker.smoother, tracker.rest
+    if smoother.calibration == MODEL_CALIBRATION:
+        smoother = replace(smoother, calibration=tuple(tuple(row) for row in classifier.calibration))
+    if rest is not None and rest.reference == REST_REFERENCE:
+        rest = replace(rest, reference=tuple(classifier.rest_reference))
+    return replace(tracker, smoother=smoother, rest=rest)
 
 
 def make_speaker(options: LiveOptions, warn: Say):
@@ -60,7 +87,7 @@ def build_session(
     # the model, the voice, the sound pack and the sound device first: a mistake in any of them
     # is told before the camera turns on
     recognizer = Recognizer(options.recognizer)
-    tracker = FaceTracker(options.tracker)
+    tracker = FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier, warn))
     cuer = make_cuer(options, make_speaker(options, warn))
     session_ref: list[LiveSession] = []
     try:
@@ -110,7 +137,10 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
     """The events a live session would announce for `options.source` (a camera index, a video
     file or a stream URL), as they happen, with no sound: emotion, face_found, face_lost, nod,
     shake, looking and looking_away events, each with its source time `t` in seconds."""
-    processor = FrameProcessor(Recognizer(options.recognizer), FaceTracker(options.tracker))
+    recognizer = Recognizer(options.recognizer)
+    processor = FrameProcessor(
+        recognizer, FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier))
+    )
     with FrameSource(options.source) as frames:
         for frame in frames:
             yield from processor.process(frame)

@@ -199,11 +199,6 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     )
     _check_live_options(options)
     if model and not quiet:
-        err(
-            f"fer-audio: note: --model {model}: the smoother reads it with the shipped model's calibration, "
-            "so cues may come later or more often than with the shipped model (training/README.md "
-            "says how to fit one)"
-        )
         sidecar = sidecar_path(Path(model))
         if not sidecar.is_file():
             err(

@@ -12,6 +12,10 @@ A calibration is stored as 8 rows of 7 numbers: the matrix, then the bias.
 
 from __future__ import annotations
 
+import functools
+import json
+from importlib import resources
+
 import numpy as np
 
 from fer_audio.labels import NUM_CLASSES
@@ -20,6 +24,18 @@ PROB_FLOOR = 1e-4  # probabilities are floored here before the logarithm (int8 o
 
 Calibration = tuple[tuple[float, ...], ...]
 IDENTITY: Calibration = tuple(tuple(float(v) for v in row) for row in np.eye(NUM_CLASSES + 1, NUM_CLASSES))
+
+
+@functools.cache
+def shipped_reading() -> dict:
+    """What the shipped model's sidecar (fer_audio/models/fer2013.json) says about reading it:
+    'calibration' (8 rows of 7) and 'rest_reference' (7), the event layer's defaults. A model of
+    your own brings its own in its sidecar (fer_audio.apps.live reads them there)."""
+    card = json.loads((resources.files("fer_audio") / "models" / "fer2013.json").read_text())
+    return {
+        "calibration": tuple(tuple(float(v) for v in row) for row in card["calibration"]),
+        "rest_reference": tuple(float(v) for v in card["rest_reference"]),
+    }
 
 
 def as_table(calibration: Calibration | None) -> np.ndarray | None:

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_audio.events.calibration import shipped_reading
 from fer_audio.labels import NUM_CLASSES
 
-# How the shipped model (through its calibration, fer_audio/events/smoothing.py) reads a face at
-# rest: the mean centred calibrated log-probabilities of the PublicTest faces the crowd called
-# neutral, class by class the median (python -m benchmarks.tune_events prints it for a model).
-REST_REFERENCE: tuple[float, ...] = (0.5244, -3.1239, -4.4387, -1.2437, 3.1029, -1.9531, 5.9111)
+# How the shipped model (through its calibration) reads a face at rest, from its sidecar
+# (fer_audio/models/fer2013.json): class by class, the median centred calibrated log-probabilities
+# of the PublicTest faces the crowd calls neutral (python -m benchmarks.tune_events --write).
+REST_REFERENCE: tuple[float, ...] = shipped_reading()["rest_reference"]
 
 
 @dataclass(frozen=True)

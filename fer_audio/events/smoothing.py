@@ -38,23 +38,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fer_audio.events.calibration import Calibration, as_table, log_evidence
+from fer_audio.events.calibration import Calibration, as_table, log_evidence, shipped_reading
 from fer_audio.labels import EMOTIONS, NEUTRAL, NUM_CLASSES
 from fer_audio.types import EmotionEvent
 
-# The shipped model's calibration (fer_audio/events/calibration.py): fitted to its outputs (after
-# the prior correction its sidecar carries) for the PublicTest faces by python -m
-# benchmarks.tune_smoothing, which prints it for a model.
-MODEL_CALIBRATION: Calibration = (
-    (1.4254, 0.1157, -0.1074, -0.2143, -0.1006, -0.0698, -0.0491),
-    (-0.245, 2.4263, 0.024, -0.0712, -0.2688, -0.5748, -0.2908),
-    (-0.1549, -0.5745, 2.2014, -0.1487, -0.076, -0.1391, -0.1082),
-    (-0.095, 0.2809, -0.0145, 1.3101, -0.0546, -0.2565, -0.1706),
-    (-0.0511, 0.0884, -0.1152, -0.0084, 1.2963, -0.0657, -0.1444),
-    (-0.2414, -0.0132, -0.3113, -0.0697, -0.1285, 1.8535, -0.0897),
-    (-0.3253, -0.1265, -0.0434, -0.2789, -0.3375, 0.1479, 1.9637),
-    (-2.0918, 2.5787, 2.0764, -2.0233, -1.6946, -2.2613, -1.9382),
-)
+# The shipped model's calibration, from its sidecar (fer_audio/models/fer2013.json): fitted to its
+# outputs (after the prior correction) for the PublicTest faces by python -m
+# benchmarks.tune_smoothing, which writes it there (--write) for a model.
+MODEL_CALIBRATION: Calibration = shipped_reading()["calibration"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +63,8 @@ class SmootherOptions:
     neutral_cue: bool = False  # announce returns to neutral (else they are silent)
     found_grace: float = 0.3  # s a face must be seen before face_found
     lost_grace: float = 1.0  # s without a detection before face_lost
-    calibration: Calibration | None = MODEL_CALIBRATION  # for the shipped model; None: take a
-    # model's log-probabilities as they are (a model of your own: fit one, training/README.md)
+    calibration: Calibration | None = MODEL_CALIBRATION  # for the shipped model (a model of your
+    # own: the one its sidecar carries, read by fer_audio.apps.live); None: outputs as they are
 
 
 SENSITIVITY = {  # medium fitted on real video (benchmarks/tune_events.py); low is later and quieter,

@@ -2,11 +2,15 @@
 
 Never imports TensorFlow: the LiteRT interpreter starts in well under a second.
 
-A model's sidecar (MODEL.json) may carry a prior correction: the class frequencies of the labels
-it was trained on and a strength s. Its outputs are then divided by prior ** s and renormalised
-(post-hoc logit adjustment, Menon et al. 2021): a model fitted to the crowd's votes, which
-rarely name anger, disgust or fear, leans away from them by their rarity; the correction takes
-back part of that lean. The shipped model's strength is in MODEL_CARD.md.
+A model's sidecar (MODEL.json) says how to read the model: its class order and input range, and
+optionally a prior correction, the smoother's calibration (fer_audio/events/calibration.py) and
+the model's reading of a typical face at rest (fer_audio/events/restface.py), each written by the
+tool that fits it (training/prior.py, benchmarks/tune_smoothing.py, benchmarks/tune_events.py).
+The prior correction is the class frequencies of the labels it was trained on and a strength s.
+Its outputs are then divided by prior ** s and renormalised (post-hoc logit adjustment, Menon et
+al. 2021): a model fitted to the crowd's votes, which rarely name anger, disgust or fear, leans
+away from them by their rarity; the correction takes back part of that lean. The shipped model's
+strength is in MODEL_CARD.md.
 """
 
 from __future__ import annotations
@@ -73,7 +77,31 @@ def read_sidecar(model: Path) -> dict | None:
         raise ModelError(
             f"{model}: it wants input {shape} in {low_high}; fer-audio gives 48x48 grey faces in 0..255"
         )
+    try:
+        _check_reading(card)
+    except (ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: not a model sidecar ({exc}); remove it or write it again") from exc
     return card | {"bias": correction}
+
+
+def _check_reading(card: dict) -> None:
+    """The optional calibration (8 rows of 7 numbers) and rest reference (7 numbers)."""
+    shapes = {"calibration": (NUM_CLASSES + 1, NUM_CLASSES), "rest_reference": (NUM_CLASSES,)}
+    for key, shape in shapes.items():
+        if key in card and np.asarray(card[key], np.float64).shape != shape:
+            raise ValueError(f"{key} needs {' x '.join(map(str, shape))} numbers")
+
+
+def update_sidecar(model: Path, **fields) -> Path:
+    """Write `fields` into `model`'s sidecar (atomically), keeping what it already says; a model
+    with none gets fer-audio's class order and input range. Returns the sidecar's path."""
+    from fer_audio.outputs import write_atomic
+
+    path = sidecar_path(Path(model))
+    card = json.loads(path.read_text()) if path.is_file() else model_card()
+    card.update(fields)
+    write_atomic(path, json.dumps(card, indent=2) + "\n")
+    return path
 
 
 def _prior_bias(correction: dict | None) -> np.ndarray | None:
@@ -108,6 +136,8 @@ class Classifier:
         card = read_sidecar(path)
         self.has_sidecar = card is not None
         self.bias = None if card is None else card["bias"]  # the prior correction, if any
+        self.calibration = None if card is None else card.get("calibration")  # the smoother's, if any
+        self.rest_reference = None if card is None else card.get("rest_reference")
         try:
             self._model = TFLiteModel(path, options.threads)
             self._check()

@@ -304,7 +304,7 @@ def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo
 def test_clicks_own_usage_errors_are_one_line_too():
     one_line_error(
         run_cli("live", "--min-face", "5"),
-        "Invalid value for '--min-face': 5 is not in the range 12<=x<=4096; see 'fer-audio live --help'",
+        "Invalid value for '--min-face': 5 is not in the range from 12 to 4096; see 'fer-audio live --help'",
     )
     one_line_error(run_cli("live", "--bogus"), "no such option --bogus; see 'fer-audio live --help'")
     # a suggestion only when one is close (click offered --record, --source, --volume for --colour)

@@ -125,7 +125,7 @@ def build_session(
 
 def _raise_with_the_source(options: LiveOptions, sound: AudioDeviceError) -> NoReturn:
     """No sound device: where the source cannot be opened either, both are said, one line each,
-    the source first (the README's order); else the sound alone."""
+    the source first (the order of the README's set-up); else the sound alone."""
     try:
         FrameSource(options.source).close()
     except SourceError as source:

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint format bench system models wheel-check clean
+.PHONY: run test test-fast lint format bench system models wheel-check clean
 
 system:
 	@scripts/install-system-deps.sh
@@ -41,6 +41,10 @@ lint: $(VENV)/.dev-installed
 
 test: system $(VENV)/.dev-installed models lint wheel-check
 	$(BIN)/python -m pytest
+
+# The tests not marked slow (each slow one took more than about 5 s here): a quick check while you work.
+test-fast: system $(VENV)/.dev-installed models
+	@$(BIN)/python -m pytest -m "not slow" -q
 
 # The wheel a user installs: built here (with the MediaPipe files), installed in a fresh virtual
 # environment, and run offline on the shared video, a photo and the sound preview.

@@ -213,6 +213,12 @@ def main() -> None:
             print(
                 f"clips, features {title}, w {w:.1f}: per-frame majority right {dict(sorted(right.items()))}"
             )
+    mouthless = Expert(
+        train, [i for i, f in enumerate(FEATURES) if GROUPS[f] != "mouth"]
+    )  # does speech hurt?
+    for w in WEIGHTS:
+        right = clip_majorities(mouthless, clips, rests["as they are"], neutral, w)
+        print(f"clips, without the mouth features, w {w:.1f}: majority right {dict(sorted(right.items()))}")
     print(f"geometry expert: {time.perf_counter() - started:.0f} s")
 
 

@@ -52,8 +52,8 @@ def bench_glass_to_ear() -> dict:
     """Real-time run of the video through the whole session with the sound device: capture ->
     cue's first sample in the callback, for cues caused by a frame (the dwell is excluded: the
     event is emitted on the frame that completes it)."""
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions
+    from fer_audio.apps.session import LiveSession
     from fer_audio.events.smoothing import sensitivity
     from fer_audio.events.track import TrackerOptions
     from fer_audio.sound.audio import AudioDeviceError
@@ -68,14 +68,13 @@ def bench_glass_to_ear() -> dict:
     lat, waits = [], []
     for _ in range(3):
         try:
-            session = build_session(options)
+            session = LiveSession.create_from_options(options)
         except AudioDeviceError as exc:
             say(f"glass-to-ear: not measured ({exc})")
             return {}
-        session.run()
-        session.output.wait(2.0)
-        session.output.close()
-        session.source.close()
+        with session:
+            session.run()
+            session.output.wait(2.0)
         lat += session.latencies
         waits += session.queue_waits
     ms = [v * 1000 for v in lat]

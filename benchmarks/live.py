@@ -18,17 +18,17 @@ def _run_video(source: str, frames_limit: int | None = None, resize: tuple[int, 
     """The session `fer-audio live --no-realtime --no-audio` builds (LiveOptions defaults: gestures,
     gaze and alignment on, so the face mesh runs per face), run over `source`; frames resized to
     `resize` where given. (processor, events, seconds)."""
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import LiveSession
     from fer_audio.vision.sources import Frame, SourceOptions
 
-    session = build_session(
+    session = LiveSession.create_from_options(
         LiveOptions(source=SourceOptions(source, realtime=False), outputs=OutputOptions(no_audio=True))
     )
     processor, events = session.processor, []
     started = time.perf_counter()
-    with session.source as src:
-        for frame in src:
+    with session:
+        for frame in session.source:
             if resize is not None:
                 frame = Frame(frame.index, frame.t, cv2.resize(frame.image, resize), frame.captured)
             events += processor.process(frame)
@@ -99,15 +99,15 @@ def bench_soak(minutes: float) -> dict:
     """The clip looped through the frame processing of the session the one builder makes (no
     sound, no files): the memory of the pipeline itself. soak-live adds the files."""
     from benchmarks.soak import LoopedSource
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import LiveSession
     from fer_audio.vision.sources import SourceOptions
 
     options = LiveOptions(
         source=SourceOptions(str(VIDEO), realtime=False), outputs=OutputOptions(no_audio=True)
     )
-    session = build_session(options)
-    session.source.close()
+    session = LiveSession.create_from_options(options)
+    session.close()  # its processor goes on over the looped clip
     looped = LoopedSource(options.source, minutes * 60)
     marks: list[float] = []  # RSS at the end of each loop of the clip
     with looped:

@@ -45,9 +45,9 @@ from benchmarks.realvideo import (
     rest_false,
     session_right,
 )
-from fer_audio.apps.live import build_session
 from fer_audio.apps.narrate import read_and_analyze
 from fer_audio.apps.options import LiveOptions, NarrateOptions, OutputOptions
+from fer_audio.apps.session import LiveSession
 from fer_audio.labels import EMOTIONS
 from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
@@ -140,25 +140,26 @@ def run_clip(item: Item, options: LiveOptions, key_at: float | None = None) -> t
     """(events, per-frame top label of the largest face, seconds of video) of the session
     `fer-audio live --no-realtime --no-audio` builds with these options (a fresh one per item),
     fed the item's frames; key_at: when (s) the listener presses the rest-face key."""
-    session = build_session(
+    opened = LiveSession.create_from_options(
         replace(
             options,
             source=replace(options.source, source=str(item.clip), realtime=False),
             outputs=OutputOptions(no_audio=True),
         )
     )
-    session.source.close()  # the item's own frames are fed instead (a session is two clips)
-    processor = session.processor
     events, labels, times = [], [], []
-    for frame in item.frames():
-        if key_at is not None and frame.t >= key_at:
-            processor.tracker.set_rest_face(frame.t)
-            key_at = None
-        events += processor.process(frame)
-        times.append(frame.t)
-        faces = processor.faces
-        best = max(faces, key=lambda f: f.box.area) if faces else None
-        labels.append(best.emotion if best else None)
+    with opened as session:
+        session.source.close()  # the item's own frames are fed instead (a session is two clips)
+        processor = session.processor
+        for frame in item.frames():
+            if key_at is not None and frame.t >= key_at:
+                processor.tracker.set_rest_face(frame.t)
+                key_at = None
+            events += processor.process(frame)
+            times.append(frame.t)
+            faces = processor.faces
+            best = max(faces, key=lambda f: f.box.area) if faces else None
+            labels.append(best.emotion if best else None)
     step = times[1] - times[0] if len(times) > 1 else 0.0
     return events, labels, (times[-1] + step) if times else 0.0
 

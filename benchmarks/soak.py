@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.common import rss_mb
-from fer_audio.apps.live import build_session
 from fer_audio.apps.options import LiveOptions, OutputOptions
+from fer_audio.apps.session import LiveSession
 from fer_audio.vision.sources import Frame, FrameSource, SourceOptions
 
 
@@ -50,7 +50,7 @@ def bench_soak_live(say, video: Path, minutes: float) -> dict:
             source=SourceOptions(str(video), realtime=False),
             outputs=OutputOptions(audio_out=str(wav), events_log=str(log)),
         )
-        session = build_session(options)
+        session = LiveSession.create_from_options(options)
         session.source.close()
         session.source = LoopedSource(replace(options.source), minutes * 60)
         marks: list[tuple[float, float]] = []
@@ -63,10 +63,8 @@ def bench_soak_live(say, video: Path, minutes: float) -> dict:
 
         session.on_frame = on_frame
         started = time.perf_counter()
-        summary = session.run()
-        session.source.close()
-        session.output.close()
-        session.log.close()
+        with session:
+            summary = session.run()
         end_rss = rss_mb()
         seconds = time.perf_counter() - started
         wav_mb = wav.stat().st_size / 1e6 if wav.exists() else 0.0

@@ -41,7 +41,6 @@ _EXPORTS = {
     "OutputOptions": "fer_audio.apps.options",
     "NarrateOptions": "fer_audio.apps.options",
     "LiveSession": "fer_audio.apps.session",
-    "build_session": "fer_audio.apps.live",
     "live_events": "fer_audio.apps.live",
     "run_live": "fer_audio.apps.live",
     "narrate": "fer_audio.apps.narrate",

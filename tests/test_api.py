@@ -70,7 +70,7 @@ def test_session_from_options_hears_what_the_cli_hears(video, tmp_path):
         source=SourceOptions(str(video), realtime=False),
         outputs=OutputOptions(no_audio=True, events_log=str(api_log)),
     )
-    session = fer_audio.LiveSession.from_options(options)
+    session = fer_audio.LiveSession.create_from_options(options)
     try:
         session.run()
     finally:
@@ -87,7 +87,7 @@ def test_session_from_options_hears_what_the_cli_hears(video, tmp_path):
 def test_library_errors_are_typed_and_the_cli_says_them_in_one_line(tmp_path):
     missing = str(tmp_path / "missing.mp4")
     with pytest.raises(fer_audio.FerAudioError) as caught:
-        fer_audio.LiveSession.from_options(
+        fer_audio.LiveSession.create_from_options(
             LiveOptions(source=SourceOptions(missing), outputs=OutputOptions(no_audio=True))
         )
     assert missing in str(caught.value)

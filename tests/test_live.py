@@ -278,9 +278,8 @@ def test_each_session_in_an_appended_events_log_opens_with_a_session_record(vide
 def test_frame_errors_are_counted_reported_and_a_run_of_them_stops_the_session(video, tmp_path):
     """A processing stage that fails on every frame (as a broken model does): each kind of error
     is said once on stderr, counted in the summary and the log, and 25 in a row stop the run."""
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
-    from fer_audio.apps.session import MAX_FAILED_FRAMES
+    from fer_audio.apps.session import MAX_FAILED_FRAMES, LiveSession
     from fer_audio.vision.sources import SourceOptions
 
     log = tmp_path / "events.jsonl"
@@ -289,7 +288,7 @@ def test_frame_errors_are_counted_reported_and_a_run_of_them_stops_the_session(v
         source=SourceOptions(str(video), realtime=False),
         outputs=OutputOptions(no_audio=True, events_log=str(log)),
     )
-    session = build_session(options, warn=warned.append)
+    session = LiveSession.create_from_options(options, warn=warned.append)
     real = session.processor.recognizer.classifier.predict
     calls = []
 
@@ -301,8 +300,7 @@ def test_frame_errors_are_counted_reported_and_a_run_of_them_stops_the_session(v
     try:
         summary = session.run()
     finally:
-        session.source.close()
-        session.log.close()
+        session.close()
     assert summary.errors == MAX_FAILED_FRAMES
     assert session.failure.startswith(f"stopped: {MAX_FAILED_FRAMES} frames in a row could not be processed")
     assert len(warned) == 1 and "could not be processed" in warned[0]
@@ -443,10 +441,10 @@ def test_a_key_that_fails_does_not_end_the_keys():
 def test_space_from_another_thread_while_frames_are_processed(video):
     """The key thread asks for the current emotion again and again while the frame loop changes
     the tracker: no error on either side, and the session runs to the end."""
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import LiveSession
 
-    session = build_session(
+    session = LiveSession.create_from_options(
         LiveOptions(source=SourceOptions(str(video), realtime=False), outputs=OutputOptions(no_audio=True))
     )
     errors, done = [], threading.Event()
@@ -465,7 +463,7 @@ def test_space_from_another_thread_while_frames_are_processed(video):
     finally:
         done.set()
         presser.join()
-        session.source.close()
+        session.close()
     assert errors == [] and summary.errors == 0 and summary.frames >= 100
 
 
@@ -497,11 +495,11 @@ def test_ctrl_c_at_each_stage_of_start_up(video, tmp_path):
 def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path):
     """r (LiveSession.set_rest_face) pressed before the first face: the first face heard takes its
     next second as its face at rest, and the events log says what the estimate is (no sound)."""
-    from fer_audio.apps.live import build_session
     from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import LiveSession
 
     log, said = tmp_path / "events.jsonl", []
-    session = build_session(
+    session = LiveSession.create_from_options(
         LiveOptions(
             source=SourceOptions(str(video), realtime=False),
             outputs=OutputOptions(no_audio=True, events_log=str(log)),
@@ -512,8 +510,7 @@ def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path)
     try:
         session.run()
     finally:
-        session.source.close()
-        session.log.close()
+        session.close()
     records = read_log(log)
     assert records[0]["kind"] == "session" and records[0]["rest_face"]["key_weight"] > 0
     found = next(r["t"] for r in records if r["kind"] == "face_found")
@@ -524,7 +521,7 @@ def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path)
     )
     assert "Learning their face at rest." in said and f"Face at rest set: face {keyed['face']}." in said
     # and with --no-rest-face the key says that it is off
-    session = build_session(
+    session = LiveSession.create_from_options(
         LiveOptions(
             source=SourceOptions(str(video), realtime=False),
             tracker=replace(LiveOptions().tracker, rest=None),
@@ -533,7 +530,7 @@ def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path)
         say=said.append,
     )
     session.set_rest_face()
-    session.source.close()
+    session.close()
     assert said[-1] == "The face at rest is off (--no-rest-face)."
 
 

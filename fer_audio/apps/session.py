@@ -1,4 +1,5 @@
-"""Wires the stages of the live tool: source -> detect -> classify -> track/smooth -> cue -> audio.
+"""The live session: source -> detect -> classify -> track/smooth -> cue -> audio, built from
+LiveOptions by LiveSession.create_from_options, which opens (and closes) every resource.
 
 No printing: messages go to the ``say`` callback the caller passes (the CLI prints them).
 """
@@ -12,21 +13,27 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
+from fer_audio.apps.options import LiveOptions
+from fer_audio.errors import FerAudioError
 from fer_audio.events.gestures import GAZE, GESTURES
-from fer_audio.events.track import FaceTracker
+from fer_audio.events.restface import REST_REFERENCE
+from fer_audio.events.smoothing import MODEL_CALIBRATION
+from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.labels import EMOTIONS
-from fer_audio.sound.audio import LOW, NORMAL, AudioOutput
+from fer_audio.sound.audio import LOW, NORMAL, AudioDeviceError
 from fer_audio.sound.cues import PHRASES, Cuer
-from fer_audio.types import EmotionEvent
+from fer_audio.types import EmotionEvent, Say, quiet
+from fer_audio.vision.classify import Classifier
 from fer_audio.vision.detect import TrackingDetector
 from fer_audio.vision.preprocess import to_gray8
 from fer_audio.vision.recognize import Recognizer, left_to_right
-from fer_audio.vision.sources import Frame, FrameSource
+from fer_audio.vision.sources import Frame, FrameSource, SourceError
 
 STAGES = ("capture", "detect", "classify", "smooth", "audio")
 HEAD_KINDS = frozenset((*GESTURES, *GAZE))  # event kinds of head cues (low priority)
@@ -181,22 +188,110 @@ class Summary:
         }
 
 
-class LiveSession:
-    """Runs a source through the stages until it ends, stop() is called or max time passes."""
+def read_as_its_sidecar_says(
+    options: LiveOptions, classifier: Classifier, warn: Say = quiet
+) -> TrackerOptions:
+    """The tracker options with the calibration and rest reference a model of your own carries in
+    its sidecar (where the options hold the shipped model's). A model whose sidecar carries
+    neither is read with the shipped model's, and that is said once."""
+    tracker, model = options.tracker, options.recognizer.classifier.model
+    if model is None:
+        return tracker
+    if classifier.calibration is None or classifier.rest_reference is None:
+        warn(
+            f"note: --model {model}: its sidecar carries no calibration, so it is read with the shipped "
+            "model's and cues may come later or more often; python -m benchmarks.tune_smoothing --model "
+            f"{model} --write and python -m benchmarks.tune_events --model {model} --write fit them"
+        )
+        return tracker
+    smoother, rest = tracker.smoother, tracker.rest
+    if smoother.calibration == MODEL_CALIBRATION:
+        smoother = replace(smoother, calibration=tuple(tuple(row) for row in classifier.calibration))
+    if rest is not None and rest.reference == REST_REFERENCE:
+        rest = replace(rest, reference=tuple(classifier.rest_reference))
+    return replace(tracker, smoother=smoother, rest=rest)
 
-    def __init__(
-        self,
-        source: FrameSource,
-        processor: FrameProcessor,
-        cuer: Cuer,
-        output: AudioOutput,
-        log: EventLog,
-        say: Callable[[str], None] = lambda _m: None,
-        on_frame: Callable[[Frame, list], None] | None = None,
-        warn: Callable[[str], None] = lambda _m: None,
-    ) -> None:
-        self.source, self.processor, self.cuer, self.output, self.log = source, processor, cuer, output, log
-        self.say, self.on_frame, self.warn = say, on_frame, warn
+
+def make_speaker(options: LiveOptions, warn: Say):
+    """The Speaker the cues need; None for earcons only. Where no speech engine works the session
+    goes on with earcons, after one warning. An unknown voice is an error."""
+    if options.cues.mode == "tone":
+        return None
+    from fer_audio.sound.speech import open_speaker
+
+    return open_speaker(options.speech, "using earcons only", warn)
+
+
+def make_cuer(options: LiveOptions, speaker) -> Cuer:
+    from fer_audio.sound.soundpack import load_pack
+
+    cues = options.cues if speaker is not None else replace(options.cues, mode="tone")
+    return Cuer(load_pack(options.sound_pack), speaker, cues)
+
+
+def make_output(options: LiveOptions, on_state: Callable[[str], None] | None = None):
+    from fer_audio.sound.audio import open_output
+
+    out = options.outputs
+    try:
+        return open_output(out.audio_out, out.no_audio, out.audio_device, on_state)
+    except AudioDeviceError as exc:
+        raise AudioDeviceError(
+            f"{exc}; use --audio-out FILE.wav to write the sound to a file, or --no-audio"
+        ) from exc
+
+
+def _raise_with_the_source(options: LiveOptions, sound: AudioDeviceError) -> NoReturn:
+    """No sound device: where the source cannot be opened either, both are said, one line each,
+    the source first (the order of the README's set-up); else the sound alone."""
+    try:
+        FrameSource(options.source).close()
+    except SourceError as source:
+        raise FerAudioError(f"{source}\n{sound}") from sound
+    raise sound
+
+
+class LiveSession:
+    """A live session, from the source to the sound: made by create_from_options(), run by
+    run(), ended by finish() (the stop cue, the summary) and closed by close() or `with`, which
+    closes everything it opened (as MediaPipe's tasks do). Its own state cues (camera lost and
+    back, sound back) come from the resources it opened."""
+
+    def __init__(self, options, say: Say = quiet, tell: Say = quiet, warn: Say = quiet) -> None:
+        # the model, the voice, the sound pack and the sound device first: a mistake in any of them
+        # is told before the camera turns on
+        self.options, self.say, self.tell, self.warn = options, say, tell, warn
+        self._ready = False  # the state handlers act once everything is open
+        self._t = 0.0  # source time of the latest frame
+        recognizer = Recognizer(options.recognizer)
+        tracker = FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier, warn))
+        self.processor = FrameProcessor(recognizer, tracker)
+        self.cuer = make_cuer(options, make_speaker(options, warn))
+        self._open: dict[str, Callable[[bool], None]] = {}  # resource -> its close(abort), in order
+        if self.cuer.speaker is not None:
+            self._open["speaker"] = lambda _abort: self.cuer.speaker.close()
+        try:
+            self.output = make_output(options, self._on_sound_state)
+        except AudioDeviceError as exc:
+            self.close(abort=True)
+            _raise_with_the_source(options, exc)
+        self._open["output"] = lambda abort: self.output.abort() if abort else self.output.close()
+        try:  # from here a failure or Ctrl-C leaves nothing open and no partial file
+            self.source = FrameSource(options.source, on_state=self._on_source_state)
+            self._open["source"] = lambda _abort: self.source.close()
+            out = options.outputs
+            self.viewer = None  # apps.viewer.Viewer where --show or --record asked for one
+            if out.record or out.show:
+                from fer_audio.apps.viewer import Viewer
+
+                self.viewer = Viewer(out.record, out.show, self.source.fps, tell, warn)
+                self._open["viewer"] = lambda _abort: self.viewer.close()
+            self.on_frame = self.viewer.frame(tracker) if self.viewer else None
+            self.log = EventLog(out.events_log, session_record(options) if out.events_log else None)
+            self._open["log"] = lambda _abort: self.log.close()
+        except BaseException:
+            self.close(abort=True)
+            raise
         self.failure = ""  # why the session stopped early ('' when it did not)
         self._state_lock = threading.Lock()  # the tracker and its smoothers: the frame loop vs keys
         self._error_texts: set[str] = set()
@@ -204,21 +299,72 @@ class LiveSession:
         self.events = 0
         self.errors = 0
         self.interrupted = False  # stopped by Ctrl-C (SIGINT), not by its source's end or q
-        self.viewer = None  # apps.viewer.Viewer where --show or --record asked for one
         self._started = 0.0
-        self._t = 0.0  # source time of the latest frame
         self.latencies: list[float] = []  # s, frame capture -> cue's first sample in the callback
         self.queue_waits: list[float] = []  # s of that spent queued behind other cues
         self._pending: dict[int, float] = {}
-        output.mixer.on_start = self._cue_started
+        self.output.mixer.on_start = self._cue_started
+        self._ready = True
 
     @classmethod
-    def from_options(cls, options, say=None, tell=None, warn=None) -> LiveSession:
-        """The session `options` (a LiveOptions) describe: fer_audio.apps.live.build_session."""
-        from fer_audio.apps.live import build_session
+    def create_from_options(
+        cls, options, say: Say = quiet, tell: Say = quiet, warn: Say = quiet
+    ) -> LiveSession:
+        """The session `options` (a LiveOptions) describe, with everything it needs open. Raises a
+        FerAudioError naming the input that cannot be opened (nothing is left open then)."""
+        return cls(options, say, tell, warn)
 
-        quiet = lambda _m: None  # noqa: E731
-        return build_session(options, say or quiet, tell or quiet, warn or quiet)
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        self.close(abort=exc_type is not None)
+
+    def close(self, abort: bool = False) -> None:
+        """Close everything the session opened (the last opened first), each once; with abort, no
+        partial file is kept."""
+        for name in reversed(list(self._open)):
+            self._close(name, abort)
+
+    def _close(self, name: str, abort: bool = False) -> None:
+        closer = self._open.pop(name, None)
+        if closer is not None:
+            closer(abort)
+
+    def finish(self, summary: Summary | None) -> list[str]:
+        """The end of a session that ran: the stop cue played out, the sound closed, the summary
+        told and logged (None: it was interrupted before one). Returns the problems to report (a
+        file that could not be written, a run of failing frames)."""
+        self._close("source")
+        self._close("viewer")
+        self.state_cue("stop", "Stopped.")
+        self.output.wait(timeout=3.0)
+        self._close("output")
+        if summary is not None:  # told with --quiet too: it is the closing summary
+            self.log.write(summary.record())
+            self.tell(summary.line())
+            if self.latencies:
+                self.tell(f"Median time from frame to sound: {median_ms(self.latencies):.0f} ms.")
+        self.close()
+        return [p for p in (self.output.error, self.log.error, self.failure) if p]
+
+    def _on_source_state(self, name: str) -> None:
+        if not self._ready:
+            return
+        if name == "camera_lost":
+            self.state_cue("camera_lost", "Camera lost. Retrying.")
+        elif name == "camera_back":
+            self.state_cue("ready", "Camera back.")
+
+    def _on_sound_state(self, name: str) -> None:
+        """The sound device went away or came back: said on stderr at once (a screen reader's own
+        speech may still work when our device is gone), and a cue when it plays again."""
+        if name == "sound_lost":
+            self.warn(
+                "sound lost: the audio device stopped playing; retrying every second (the session goes on)"
+            )
+        elif name == "sound_back" and self._ready:
+            self.state_cue("ready", "Sound back.")
 
     def _cue_started(self, cue) -> None:
         captured = self._pending.pop(id(cue.samples), None)

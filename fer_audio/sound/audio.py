@@ -146,6 +146,7 @@ class Mixer:
 
 class AudioOutput(Protocol):
     mixer: Mixer
+    error: str  # why the output could not be written ('' while all is well)
 
     def play(
         self,
@@ -191,6 +192,7 @@ class SoundDeviceOutput:
         retry: float = 1.0,
     ) -> None:
         self.mixer = mixer or Mixer()
+        self.error = ""  # a device that goes away is retried, never an error of the session
         self.device, self.blocksize, self.retry = device, blocksize, retry
         self.on_state = on_state or (lambda _state: None)
         self.lost = False
@@ -370,6 +372,7 @@ class NullOutput:
 
     def __init__(self) -> None:
         self.mixer = Mixer()
+        self.error = ""
 
     def abort(self) -> None:
         return None

@@ -116,3 +116,26 @@ def test_narrate_and_evaluate_print_nothing_of_their_own(video_frames, fer_csv, 
     assert len(noted) == 1 and noted[0].startswith(f"skipped {tmp_path / 'broken.jpg'}: ")
     assert 0.0 <= scores["accuracy"] <= 1.0 and scores["usage"] == "PublicTest"
     assert fer_audio.data.evaluate.describe(scores).splitlines()[0].endswith(f"on PublicTest of {fer_csv}")
+
+
+def test_an_api_caller_gets_the_rules_the_command_line_has(tmp_path):
+    """LiveOptions.validate(): the same conflicts as the CLI, before anything is opened, and the
+    head pose read exactly where gestures or gaze are wanted."""
+    from dataclasses import replace
+
+    from fer_audio.apps.options import OptionsError
+    from fer_audio.events.gestures import GestureOptions
+
+    clash = fer_audio.LiveOptions(outputs=fer_audio.OutputOptions(no_audio=True, audio_out="x.wav"))
+    with pytest.raises(OptionsError, match=r"--no-audio and --audio-out x\.wav cannot be used together"):
+        fer_audio.LiveSession.create_from_options(clash)
+    folder = fer_audio.LiveOptions(source=fer_audio.SourceOptions(str(tmp_path)))
+    with pytest.raises(OptionsError, match="that is a folder"):
+        folder.validate()
+    options = fer_audio.LiveOptions()
+    quiet_head = replace(
+        options, tracker=replace(options.tracker, gestures=GestureOptions(gestures=False, gaze=False))
+    )
+    assert options.validate().recognizer.pose and not quiet_head.validate().recognizer.pose
+    no_pose = replace(options, recognizer=replace(options.recognizer, pose=False))
+    assert no_pose.validate().recognizer.pose  # gestures are on: the pose they need is read

@@ -55,6 +55,7 @@ def _find(recorded: np.ndarray, cue: np.ndarray) -> tuple[int, float]:
     return i, float(score[i])
 
 
+@pytest.mark.slow
 def test_what_is_played_is_what_was_sent(null_sink, tmp_path):
     raw = tmp_path / "rec.raw"
     rec = null_sink.record(raw)

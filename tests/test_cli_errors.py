@@ -56,6 +56,7 @@ SUFFIXES = {
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv):
     """Table: each command's output options, each with a missing folder, an existing folder and
     a wrong name. Before this, several failed only after all the work, with a traceback."""

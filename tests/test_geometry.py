@@ -94,6 +94,7 @@ def test_backends_behind_the_protocol_find_the_padded_faces(backend, detectable_
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_blazeface_follows_the_woman_in_the_shared_video_and_nothing_else(video):
     frames = _video_frames(video)
     detector = make_detector(DetectorOptions(backend="blazeface"))

@@ -348,6 +348,7 @@ def test_closing_a_stalled_stream_never_releases_it_under_a_read(video):
     assert cap.released.wait(5) and not cap.released_while_reading
 
 
+@pytest.mark.slow
 def test_a_paced_video_starts_when_it_is_first_read_not_when_it_was_opened(video):
     src = FrameSource(SourceOptions(str(video), realtime=True))
     time.sleep(1.5)  # loading models, warming speech

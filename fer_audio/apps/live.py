@@ -22,6 +22,7 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
     """The events a live session would announce for `options.source` (a camera index, a video
     file or a stream URL), as they happen, with no sound: emotion, face_found, face_lost, nod,
     shake, looking and looking_away events, each with its source time `t` in seconds."""
+    options = options.validate()
     recognizer = Recognizer(options.recognizer)
     processor = FrameProcessor(
         recognizer, FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier))

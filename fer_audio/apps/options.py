@@ -8,13 +8,22 @@ them directly. Every default here is the stage's own default, so it is written o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from fer_audio.errors import FerAudioError
 from fer_audio.events.track import TrackerOptions
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
 from fer_audio.vision.recognize import RecognizerOptions
 from fer_audio.vision.sources import SourceOptions
+
+
+class OptionsError(FerAudioError, ValueError):
+    """Options that contradict each other, or one that names the wrong kind of input."""
+
+
+def conflict(first: str, second: str, why: str) -> OptionsError:
+    return OptionsError(f"{first} and {second} cannot be used together: {why}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,30 @@ class LiveOptions:
     speech: SpeechOptions = field(default_factory=SpeechOptions)  # used where cues.mode speaks
     sound_pack: str | None = None  # folder of the user's own sounds; None: the built-in pack
     outputs: OutputOptions = field(default_factory=OutputOptions)
+
+    def validate(self) -> LiveOptions:
+        """The rules an API caller and the command line share (as whisper checks its decoding
+        options): options that contradict each other raise OptionsError naming both; returns the
+        options with what follows from them (the head pose is read where gestures or gaze are
+        wanted, and only there)."""
+        out, source = self.outputs, self.source.source
+        if out.no_audio and out.audio_out:
+            why = "one writes the sound to a file, the other makes none; drop one"
+            raise conflict("--no-audio", f"--audio-out {out.audio_out}", why)
+        if out.no_audio and out.audio_device:
+            raise conflict(
+                "--no-audio", f"--audio-device {out.audio_device}", "--no-audio plays nothing; drop one"
+            )
+        if out.audio_out and out.audio_device:
+            why = "the sound goes to the file, not a device; drop one"
+            raise conflict(f"--audio-out {out.audio_out}", f"--audio-device {out.audio_device}", why)
+        if os.path.isdir(source):
+            raise OptionsError(
+                f"--source {source}: that is a folder; live reads a camera index, a video file or a stream "
+                f"URL (for a folder of photos: fer-audio narrate {source})"
+            )
+        heads = self.tracker.gestures
+        return replace(self, recognizer=replace(self.recognizer, pose=heads.gestures or heads.gaze))
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,7 @@ class LiveSession:
     def __init__(self, options, say: Say = quiet, tell: Say = quiet, warn: Say = quiet) -> None:
         # the model, the voice, the sound pack and the sound device first: a mistake in any of them
         # is told before the camera turns on
+        options = options.validate()
         self.options, self.say, self.tell, self.warn = options, say, tell, warn
         self._ready = False  # the state handlers act once everything is open
         self._t = 0.0  # source time of the latest frame

@@ -17,17 +17,15 @@ from fer_audio.cli.options import (
     FloatRange,
     align_option,
     audio_options,
-    check_audio_target,
     check_model,
     check_outputs,
     check_sound_pack,
-    conflict,
     model_options,
     recognizer_options,
 )
 from fer_audio.events.gestures import GestureOptions
 from fer_audio.events.restface import RestFaceOptions
-from fer_audio.events.smoothing import SENSITIVITY
+from fer_audio.events.smoothing import DEFAULT_SENSITIVITY, SENSITIVITY
 from fer_audio.events.smoothing import sensitivity as smoother_preset
 from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
 from fer_audio.native import send_native_stderr_to_temp
@@ -44,35 +42,24 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _check_live_options(options: LiveOptions) -> None:
-    """Every live option that can be checked from the flags alone, before anything is opened."""
-    out, source = options.outputs, options.source.source
+def _check_live_options(options: LiveOptions) -> LiveOptions:
+    """Every live option that can be checked from the flags alone, before anything is opened:
+    the paths here, the rules in LiveOptions.validate() (an API caller gets the same)."""
+    out = options.outputs
     check_outputs(
         ("--audio-out", out.audio_out, WAV),
         ("--events-log", out.events_log, EVENTS),
         ("--record", out.record, VIDEO),
     )
-    if out.no_audio and out.audio_out:
-        conflict(
-            "--no-audio",
-            f"--audio-out {out.audio_out}",
-            "one writes the sound to a file, the other makes none; drop one",
-        )
-    if out.no_audio and out.audio_device:
-        conflict("--no-audio", f"--audio-device {out.audio_device}", "--no-audio plays nothing; drop one")
-    check_audio_target(out.audio_out, out.audio_device, "the sound goes to the file, not a device; drop one")
+    options = options.validate()
     if out.show and not _has_display():
         fail(
             "--show: there is no display here (DISPLAY is not set); leave --show out, "
             "or save the video with --record FILE.mp4"
         )
-    if os.path.isdir(source):
-        fail(
-            f"--source {source}: that is a folder; live reads a camera index, a video file or a stream URL "
-            f"(for a folder of photos: fer-audio narrate {source})"
-        )
     check_sound_pack(options.sound_pack)
     check_model(options.recognizer.classifier.model)
+    return options
 
 
 @main.command()
@@ -85,7 +72,7 @@ def _check_live_options(options: LiveOptions) -> None:
 )
 @click.option(
     "--realtime/--no-realtime",
-    default=True,
+    default=SourceOptions.realtime,
     show_default=True,
     help="Pace video files at their frame rate, or process them as fast as possible.",
 )
@@ -99,14 +86,14 @@ def _check_live_options(options: LiveOptions) -> None:
 @click.option(
     "--sensitivity",
     type=click.Choice(tuple(SENSITIVITY)),
-    default="medium",
+    default=DEFAULT_SENSITIVITY,
     show_default=True,
     help="How readily a change of expression is announced.",
 )
 @click.option(
     "--people",
     type=click.Choice(PEOPLE_MODES),
-    default="one",
+    default=TrackerOptions.people,
     show_default=True,
     help="Follow the main person only, or everyone in view.",
 )
@@ -119,17 +106,17 @@ def _check_live_options(options: LiveOptions) -> None:
 )
 @click.option(
     "--gestures/--no-gestures",
-    default=True,
+    default=GestureOptions.gestures,
     show_default=True,
     help="Announce nods and head shakes.",
 )
 @click.option(
     "--gaze/--no-gaze",
-    default=True,
+    default=GestureOptions.gaze,
     show_default=True,
     help="Announce when the person turns to face the camera, or away.",
 )
-@align_option(default=True)
+@align_option(default=LiveOptions().recognizer.align)
 @click.option(
     "--events-log",
     metavar="FILE.jsonl",
@@ -185,7 +172,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     """
     options = LiveOptions(
         source=SourceOptions(source, realtime, max_seconds),
-        recognizer=recognizer_options(model, detector, min_face, pose=gestures or gaze, align=align),
+        recognizer=recognizer_options(model, detector, min_face, align=align),
         tracker=TrackerOptions(
             people=people,
             smoother=smoother_preset(sensitivity, neutral_cue=neutral_cue),
@@ -197,7 +184,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
         sound_pack=sound_pack,
         outputs=OutputOptions(audio_out, no_audio, audio_device, events_log, record, show),
     )
-    _check_live_options(options)
+    options = _check_live_options(options)
     if model and not quiet:
         sidecar = sidecar_path(Path(model))
         if not sidecar.is_file():

@@ -44,7 +44,7 @@ from fer_audio.sound.speech import SpeechOptions
     help="Images worked on at once (results still come in order).",
 )
 @model_options
-@align_option(default=False)
+@align_option(default=NarrateOptions().recognizer.align)
 @click.option(
     "--mirror/--no-mirror",
     default=NarrateOptions().recognizer.mirror,

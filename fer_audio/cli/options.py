@@ -227,8 +227,8 @@ def align_option(default: bool):
         "--align/--no-align",
         default=default,
         show_default=True,
-        help="Turn a tilted face upright (eyes more than 15 degrees from level, by the face mesh) "
-        "before reading its expression.",
+        help=f"Turn a tilted face upright (eyes more than {RecognizerOptions.align_min_roll:g} degrees "
+        "from level, by the face mesh) before reading its expression.",
     )
 
 

@@ -85,6 +85,9 @@ SENSITIVITY = {  # medium fitted on real video (benchmarks/tune_events.py); low 
 }
 
 
+DEFAULT_SENSITIVITY = "medium"  # the preset SmootherOptions() is
+
+
 def sensitivity(name: str, **overrides) -> SmootherOptions:
     """The preset for 'low', 'medium' or 'high', with any field overridden by keyword."""
     if name not in SENSITIVITY:

@@ -41,7 +41,7 @@ REST_REFERENCE: tuple[float, ...] = shipped_reading()["rest_reference"]
 @dataclass(frozen=True)
 class RestFaceOptions:
     """How a person's rest face is learned and applied (module docstring: the steps); how the
-    defaults were chosen: BENCHMARKS.md, "The face at rest"."""
+    defaults were chosen: BENCHMARKS.md, "How the defaults were chosen: on real video"."""
 
     weight: float = 1.0  # share of the difference from the reference that is corrected
     shrink: float = 10.0  # s of face seen at which half of `weight` applies
@@ -116,7 +116,3 @@ class RestFace:
     def seen(self) -> float:
         """Seconds of this face sampled for the learned estimate."""
         return self._count * self.options.interval
-
-    @property
-    def capturing(self) -> bool:
-        return self._capture_until is not None

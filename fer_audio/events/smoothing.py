@@ -51,7 +51,8 @@ MODEL_CALIBRATION: Calibration = shipped_reading()["calibration"]
 @dataclass(frozen=True)
 class SmootherOptions:
     """How one face's probability stream becomes events (module docstring: the steps). The
-    defaults are the `medium` sensitivity; how they were tuned: BENCHMARKS.md, "Tuning notes"."""
+    defaults are the `medium` sensitivity, fitted on real video: BENCHMARKS.md, "How the defaults
+    were chosen: on real video"."""
 
     time_constant: float = 0.3  # s, of the exponential moving average of calibrated log-probabilities
     margin: float = 0.15  # the new emotion must lead the last announced one by this much

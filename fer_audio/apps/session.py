@@ -26,7 +26,7 @@ from fer_audio.events.restface import REST_REFERENCE
 from fer_audio.events.smoothing import MODEL_CALIBRATION
 from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.labels import EMOTIONS
-from fer_audio.sound.audio import LOW, NORMAL, AudioDeviceError
+from fer_audio.sound.audio import LOW, NORMAL, AudioDeviceError, Cue
 from fer_audio.sound.cues import PHRASES, Cuer
 from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.classify import Classifier
@@ -276,8 +276,11 @@ class LiveSession:
         except AudioDeviceError as exc:
             self.close(abort=True)
             _raise_with_the_source(options, exc)
-        self._open["output"] = lambda abort: self.output.abort() if abort else self.output.close()
+        except BaseException:  # Ctrl-C while it opened
+            self.close(abort=True)
+            raise
         try:  # from here a failure or Ctrl-C leaves nothing open and no partial file
+            self._open["output"] = lambda abort: self.output.abort() if abort else self.output.close()
             self.source = FrameSource(options.source, on_state=self._on_source_state)
             self._open["source"] = lambda _abort: self.source.close()
             out = options.outputs
@@ -301,10 +304,7 @@ class LiveSession:
         self.errors = 0
         self.interrupted = False  # stopped by Ctrl-C (SIGINT), not by its source's end or q
         self._started = 0.0
-        self.latencies: list[float] = []  # s, frame capture -> cue's first sample in the callback
-        self.queue_waits: list[float] = []  # s of that spent queued behind other cues
-        self._pending: dict[int, float] = {}
-        self.output.mixer.on_start = self._cue_started
+        self._timed: list[tuple[Cue, float]] = []  # (cue queued on a device, its frame's capture time)
         self._ready = True
 
     @classmethod
@@ -367,11 +367,16 @@ class LiveSession:
         elif name == "sound_back" and self._ready:
             self.state_cue("ready", "Sound back.")
 
-    def _cue_started(self, cue) -> None:
-        captured = self._pending.pop(id(cue.samples), None)
-        if captured is not None and cue.started is not None:
-            self.latencies.append(cue.started - captured)
-            self.queue_waits.append(cue.started - cue.submitted)
+    @property
+    def latencies(self) -> list[float]:
+        """s from each event's frame capture to its cue's first sample in the audio callback, for
+        the cues that have started (a device only: a file has no callback)."""
+        return [cue.started - captured for cue, captured in self._timed if cue.started is not None]
+
+    @property
+    def queue_waits(self) -> list[float]:
+        """s of each latency spent queued behind other cues."""
+        return [cue.started - cue.submitted for cue, _ in self._timed if cue.started is not None]
 
     def state_cue(self, name: str, message: str) -> None:
         """Play a state cue (ready, camera_lost, stop) and say its message."""
@@ -384,16 +389,15 @@ class LiveSession:
             if event.kind == "rest_face_set":
                 self.say(f"Face at rest set: face {event.face}.")
             return
-        samples = self.cuer.render(event)
-        if captured is not None:
-            self._pending[id(samples)] = captured
         head = event.kind in HEAD_KINDS  # a nod or a glance never replaces the face's emotion cue
-        self.output.play(
-            samples,
+        cue = self.output.play(
+            self.cuer.render(event),
             key=(event.face, "head" if head else "face"),
             at=event.t,
             priority=LOW if head else NORMAL,
         )
+        if cue is not None and captured is not None:
+            self._timed.append((cue, captured))
         self.log.write(event_record(event))
         self.events += 1
         self.say(_event_text(event))

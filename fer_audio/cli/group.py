@@ -84,8 +84,8 @@ class OneLineErrors(click.Group):
             fail(exc.format_message(), exc.exit_code)
         except FerAudioError as exc:  # the library's errors, each one line naming its input
             fail(str(exc), exc.exit_code)
-        except click.Abort:
-            fail("stopped", 130)
+        except (click.Abort, KeyboardInterrupt):  # click makes Ctrl-C an Abort only once a command
+            fail("stopped", 130)  # runs; before that (its own start-up) it arrives as it is
         sys.exit(code if isinstance(code, int) else 0)
 
 

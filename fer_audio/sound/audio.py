@@ -61,7 +61,6 @@ class Mixer:
     max_backlog: float = MAX_BACKLOG_SECONDS  # seconds
     clock: Callable[[], float] = time.perf_counter
     muted: bool = False
-    on_start: Callable[[Cue], None] | None = None  # called (in the callback) when a cue starts
     _queue: deque = field(default_factory=deque)
     _current: Cue | None = None
     _pos: int = 0
@@ -130,8 +129,6 @@ class Mixer:
                         break
                     self._current, self._pos = self._queue.popleft(), 0
                     self._current.started = self.clock()
-                    if self.on_start is not None:
-                        self.on_start(self._current)
                 n = min(len(out) - written, len(self._current.samples) - self._pos)
                 if not self.muted:
                     out[written : written + n] = self._current.samples[self._pos : self._pos + n]
@@ -154,8 +151,10 @@ class AudioOutput(Protocol):
         key: Hashable | None = None,
         at: float | None = None,
         priority: int = NORMAL,
-    ) -> None:
-        """Queue (n, 2) samples; `at` (seconds on the session's timeline) is used by file output."""
+    ) -> Cue | None:
+        """Queue (n, 2) samples; `at` (seconds on the session's timeline) is used by file output.
+        Returns the queued Cue where a device plays it (its `started` is set when its first sample
+        goes to the device); None for a file or no sound."""
         ...
 
     def wait(self, timeout: float = 30.0) -> None:
@@ -258,8 +257,8 @@ class SoundDeviceOutput:
         key: Hashable | None = None,
         at: float | None = None,
         priority: int = NORMAL,
-    ) -> None:
-        self.mixer.submit(samples, key, priority)
+    ) -> Cue:
+        return self.mixer.submit(samples, key, priority)
 
     def wait(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -221,3 +222,47 @@ def null_sink(tmp_path_factory):
         os.environ.pop("XDG_RUNTIME_DIR", None)
     else:
         os.environ["XDG_RUNTIME_DIR"] = saved
+
+
+# ------------------------------------------------------------------------- the command line
+
+RUNTIME_CHECK = """
+import sys, runpy
+sys.argv = ["fer-audio", *sys.argv[1:]]
+code = 0
+try:
+    runpy.run_module("fer_audio", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training.train") if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+sys.exit(code)
+"""
+
+
+def run_cli(*args, cwd=None, extra_env=None, timeout: float = 180, check_imports: bool = False, **kw):
+    """`fer-audio ARGS` in a real process (stdin, signals, native libraries as a user has them);
+    with check_imports, its stdout ends with 'HEAVY:' and the heavy modules it loaded."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    head = ["-c", RUNTIME_CHECK] if check_imports else ["-m", "fer_audio"]
+    return subprocess.run(
+        [sys.executable, *head, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd if cwd is not None else (ROOT if check_imports else None),
+        env=env,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def cli_in_process(*args) -> subprocess.CompletedProcess:
+    """`fer-audio ARGS` in this process through click's CliRunner, for checks of what the command
+    line says before it opens anything (no camera, model or sound): quick, and the same result
+    type as run_cli."""
+    from click.testing import CliRunner
+
+    from fer_audio.cli.group import main
+
+    r = CliRunner().invoke(main, [str(a) for a in args], terminal_width=80, prog_name="fer-audio")
+    return subprocess.CompletedProcess(args, r.exit_code, r.stdout, r.stderr)

@@ -5,30 +5,11 @@ import sys
 
 import pytest
 
-from conftest import ROOT
-
-RUNTIME_CHECK = """
-import sys, runpy
-sys.argv = ["fer-audio", *sys.argv[1:]]
-code = 0
-try:
-    runpy.run_module("fer_audio", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code
-heavy = sorted(m for m in ("tensorflow", "keras", "matplotlib", "training.train") if m in sys.modules)
-print("HEAVY:" + ",".join(heavy))
-sys.exit(code)
-"""
+from conftest import ROOT, run_cli
 
 
 def run(*args):
-    return subprocess.run(
-        [sys.executable, "-c", RUNTIME_CHECK, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    return run_cli(*args, check_imports=True)
 
 
 def test_help_lists_every_command_without_heavy_imports():

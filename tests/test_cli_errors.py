@@ -10,10 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, cli_in_process, run_cli
 from fer_audio.vision.classify import default_model_path
-from test_cli import run as run_checking_imports
-from test_narrate import run_cli
 
 
 def one_line_error(r, expected: str) -> None:
@@ -78,17 +76,17 @@ def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv
 
 
 def test_conflicting_options_are_named(tmp_path, photo):
-    r = run_cli("live", "--no-audio", "--audio-out", "both.wav", cwd=tmp_path)
+    r = cli_in_process("live", "--no-audio", "--audio-out", tmp_path / "both.wav")
     one_line_error(
         r,
-        "--no-audio and --audio-out both.wav cannot be used together: one writes the sound to a file, "
-        "the other makes none; drop one",
+        f"--no-audio and --audio-out {tmp_path / 'both.wav'} cannot be used together: one writes the "
+        "sound to a file, the other makes none; drop one",
     )
-    r = run_cli("narrate", photo, "--no-speak", "--audio-out", "n.wav", cwd=tmp_path)
+    r = cli_in_process("narrate", photo, "--no-speak", "--audio-out", tmp_path / "n.wav")
     one_line_error(
         r,
-        "--no-speak and --audio-out n.wav cannot be used together: --audio-out writes the spoken "
-        "narration to a file instead; drop one",
+        f"--no-speak and --audio-out {tmp_path / 'n.wav'} cannot be used together: --audio-out writes "
+        "the spoken narration to a file instead; drop one",
     )
     assert _files(tmp_path) == []
 
@@ -129,12 +127,12 @@ def test_show_without_a_display_is_refused_before_opening_anything(tmp_path):
 def test_train_rejects_data_it_cannot_read_before_loading_tensorflow(tmp_path):
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(os.urandom(100))
-    r = run_checking_imports("train", "--data", garbage, "--out", tmp_path / "run")
+    r = run_cli("train", "--data", garbage, "--out", tmp_path / "run", check_imports=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith(f"fer-audio: --data {garbage}: not FER-style data; give class folders")
     assert r.stdout.strip() == "HEAVY:"  # rejected before TensorFlow loads (which took 7-18 s)
     assert not (tmp_path / "run").exists()
-    r = run_checking_imports("train", "--data", garbage.parent, "--out", tmp_path / "run", "--resume")
+    r = run_cli("train", "--data", garbage.parent, "--out", tmp_path / "run", "--resume", check_imports=True)
     assert (
         r.stderr.strip()
         == f"fer-audio: --out {tmp_path / 'run'}: no run to resume there; start without --resume"
@@ -177,7 +175,7 @@ def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv
         ),
     ]
     for extra, message in cases:
-        r = run_checking_imports("train", "--data", fer_csv, "--out", out, *extra)
+        r = run_cli("train", "--data", fer_csv, "--out", out, *extra, check_imports=True)
         assert r.returncode == 2 and r.stderr.strip() == message
         assert r.stdout.strip() == "HEAVY:"
     assert not out.exists()
@@ -303,22 +301,23 @@ def test_narrate_progress_is_plain_lines_and_none_off_a_terminal(tmp_path, photo
 
 
 def test_clicks_own_usage_errors_are_one_line_too():
+    """In this process (cli_in_process): what the command line says before it opens anything."""
     one_line_error(
-        run_cli("live", "--min-face", "5"),
+        cli_in_process("live", "--min-face", "5"),
         "Invalid value for '--min-face': 5 is not in the range from 12 to 4096; see 'fer-audio live --help'",
     )
-    one_line_error(run_cli("live", "--bogus"), "no such option --bogus; see 'fer-audio live --help'")
+    one_line_error(cli_in_process("live", "--bogus"), "no such option --bogus; see 'fer-audio live --help'")
     # a suggestion only when one is close (click offered --record, --source, --volume for --colour)
-    one_line_error(run_cli("live", "--colour"), "no such option --colour; see 'fer-audio live --help'")
+    one_line_error(cli_in_process("live", "--colour"), "no such option --colour; see 'fer-audio live --help'")
     one_line_error(
-        run_cli("live", "--sensitivty"),
+        cli_in_process("live", "--sensitivty"),
         "no such option --sensitivty (did you mean --sensitivity?); see 'fer-audio live --help'",
     )
     one_line_error(
-        run_cli("sounds", "check", "/nonexistent"),
+        cli_in_process("sounds", "check", "/nonexistent"),
         "sounds check /nonexistent: no such folder; give the folder that holds the pack's manifest.json",
     )
-    r = run_cli()
+    r = cli_in_process()
     assert r.returncode == 0 and r.stdout.startswith("Usage: ")
 
 

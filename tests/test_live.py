@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from fer_audio.sound.wavio import read_wav
 from fer_audio.vision.sources import FrameSource, SourceError, SourceOptions
 
@@ -30,14 +30,7 @@ def env(extra=None):
 
 
 def run_live(*args, **kw):
-    return subprocess.run(
-        [*CMD, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env(kw.pop("extra", None)),
-        timeout=kw.pop("timeout", 180),
-        **kw,
-    )
+    return run_cli("live", *args, extra_env=kw.pop("extra", None), **kw)
 
 
 def read_log(path):

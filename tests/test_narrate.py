@@ -12,24 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, pad_face
+from conftest import ROOT, pad_face, run_cli
 from fer_audio.apps.narrate import REPORT_COLUMNS, describe
 from fer_audio.types import FaceBox, FacePrediction
 
 pytestmark = pytest.mark.shared
-
-
-def run_cli(*args, cwd=None, extra_env=None, **kw):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "fer_audio", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        **kw,
-    )
 
 
 def _face(emotion_index: int, x: int) -> FacePrediction:

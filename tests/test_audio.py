@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, start_pulse
-from fer_audio.sound.audio import Mixer, WavOutput
+from fer_audio.sound.audio import WavOutput
 from fer_audio.sound.cues import pan_gains, stereo
 from fer_audio.sound.earcons import SAMPLE_RATE, default_cues
+from fer_audio.sound.mixer import Mixer
 from fer_audio.sound.wavio import read_wav
 
 pytestmark = pytest.mark.audio
@@ -114,6 +115,26 @@ def test_mixer_callback_only_copies_and_records_start_times():
     np.testing.assert_allclose(out[:, 0], stereo(default_cues()["fear"])[:256, 0])
 
 
+def test_the_callback_counts_underflows_and_says_when_all_is_played():
+    """PortAudio's status is checked (an underflow is counted), and `drained` is set once the
+    last sample is handed over: what SoundDeviceOutput.wait() waits on instead of polling."""
+    import sounddevice as sd
+
+    m = Mixer()
+    assert m.drained.is_set()  # nothing queued
+    samples = stereo(default_cues()["fear"])
+    m.submit(samples)
+    assert not m.drained.is_set()
+    ran_dry, fine = sd.CallbackFlags(), sd.CallbackFlags()
+    ran_dry.output_underflow = True
+    out = np.zeros((256, 2), np.float32)
+    m.callback(out, 256, None, ran_dry)
+    assert m.underflows == 1 and not m.drained.is_set()
+    for _ in range(len(samples) // 256):
+        m.callback(out, 256, None, fine)
+    assert m.drained.is_set() and m.underflows == 1
+
+
 def test_wav_output_places_cues_on_the_timeline(tmp_path):
     out = WavOutput(tmp_path / "a.wav")
     cue = stereo(default_cues()["neutral"], 0.5)
@@ -170,7 +191,7 @@ def test_preview_renders_every_cue_and_its_name(tmp_path):
 
 
 def test_an_emotion_cue_is_never_dropped_for_a_gesture_and_drops_are_counted():
-    from fer_audio.sound.audio import LOW
+    from fer_audio.sound.mixer import LOW
 
     m = Mixer(max_backlog=1.0)
     half = np.ones((SAMPLE_RATE // 2, 2), np.float32)
@@ -194,7 +215,7 @@ def test_an_emotion_cue_is_never_dropped_for_a_gesture_and_drops_are_counted():
 
 
 def test_over_the_backlog_the_gesture_goes_before_any_emotion():
-    from fer_audio.sound.audio import LOW
+    from fer_audio.sound.mixer import LOW
 
     m = Mixer(max_backlog=1.0)
     half = np.ones((SAMPLE_RATE // 2, 2), np.float32)

@@ -26,8 +26,9 @@ from fer_audio.events.restface import REST_REFERENCE
 from fer_audio.events.smoothing import MODEL_CALIBRATION
 from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.labels import EMOTIONS
-from fer_audio.sound.audio import LOW, NORMAL, AudioDeviceError, Cue
+from fer_audio.sound.audio import AudioDeviceError
 from fer_audio.sound.cues import PHRASES, Cuer
+from fer_audio.sound.mixer import LOW, NORMAL, Cue
 from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.classify import Classifier
 from fer_audio.vision.detect import TrackingDetector
@@ -167,10 +168,15 @@ class Summary:
     errors: int = 0  # frames that could not be processed
     cues_dropped: int = 0  # cues not played (replaced, held back or over the backlog)
     dropped_text: str = ""  # how many cues were not played and why; "" when none
+    underflows: int = 0  # times the sound device ran dry (PortAudio's callback status)
 
     def line(self) -> str:
         extra = f" {_count(self.errors, 'frame')} could not be processed." if self.errors else ""
         extra += f" {self.dropped_text}." if self.dropped_text else ""
+        if self.underflows:
+            extra += (
+                f" The sound device ran dry {_count(self.underflows, 'time')}: the sound may have crackled."
+            )
         return (
             f"Summary: {_count(self.frames, 'frame')} in {self.seconds:.1f} s, "
             f"{self.fps:.1f} frames per second processed, {_count(self.events, 'event')}.{extra}"
@@ -185,6 +191,7 @@ class Summary:
             "events": self.events,
             "errors": self.errors,
             "cues_dropped": self.cues_dropped,
+            "underflows": self.underflows,
         }
 
 
@@ -472,6 +479,7 @@ class LiveSession:
             self.errors,
             mixer.dropped,
             mixer.dropped_text(),
+            mixer.underflows,
         )
 
 

@@ -1,4 +1,5 @@
-"""Audio output: one mixer with a bounded queue, and three backends.
+"""Audio output: three backends behind one protocol, each playing what the mixer
+(fer_audio/sound/mixer.py) queues.
 
 * ``SoundDeviceOutput``: one long-lived ``sounddevice.OutputStream`` whose callback only copies
   prepared samples out of the mixer (the only module that imports sounddevice).
@@ -15,9 +16,7 @@ import os
 import threading
 import time
 import wave
-from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -26,119 +25,16 @@ import numpy as np
 from fer_audio.errors import FerAudioError
 from fer_audio.outputs import temporary_name
 from fer_audio.sound.earcons import SAMPLE_RATE
+from fer_audio.sound.mixer import NORMAL, Cue, Mixer
 
 CHANNELS = 2
 BLOCK_SIZE = 256  # frames per audio callback (5.8 ms at 44.1 kHz)
-MAX_BACKLOG_SECONDS = 1.0  # queued audio beyond this is dropped, oldest first
 WAV_KEEP_SECONDS = 5.0  # WavOutput keeps this much of the timeline in memory before the newest cue
 WATCH_INTERVAL = 0.2  # s between the sound device watchdog's checks
 
 
 class AudioDeviceError(FerAudioError, RuntimeError):
     """No usable audio output device."""
-
-
-LOW, NORMAL = 0, 1  # cue priorities: head gestures and gaze; emotions and states
-
-
-@dataclass
-class Cue:
-    samples: np.ndarray  # (n, 2) float32
-    key: Hashable | None = None  # a newer cue with the same key replaces this one while queued
-    priority: int = NORMAL  # over the backlog, the lowest-priority, oldest cue goes first
-    submitted: float = 0.0  # clock() when submitted
-    started: float | None = None  # clock() when its first sample was handed to the callback
-
-
-@dataclass
-class Mixer:
-    """Thread-safe queue of cues; fill() is called from the audio callback and only copies.
-
-    One cue is heard at a time. A low-priority cue (a nod, a glance) is held back, not queued,
-    while a normal one (an emotion, a state) plays or waits; over `max_backlog` seconds the
-    lowest-priority, oldest cue is dropped, so an emotion is never dropped for a gesture."""
-
-    max_backlog: float = MAX_BACKLOG_SECONDS  # seconds
-    clock: Callable[[], float] = time.perf_counter
-    muted: bool = False
-    _queue: deque = field(default_factory=deque)
-    _current: Cue | None = None
-    _pos: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    replaced: int = 0  # queued cues replaced by a newer one with the same key
-    held_back: int = 0  # low-priority cues not queued because a normal one was playing or waiting
-    over_backlog: int = 0  # cues dropped because more than max_backlog seconds were queued
-
-    @property
-    def dropped(self) -> int:
-        return self.replaced + self.held_back + self.over_backlog
-
-    def submit(self, samples: np.ndarray, key: Hashable | None = None, priority: int = NORMAL) -> Cue:
-        cue = Cue(np.ascontiguousarray(samples, np.float32), key, priority, self.clock())
-        with self._lock:
-            if priority < NORMAL and any(c.priority >= NORMAL for c in (self._current, *self._queue) if c):
-                self.held_back += 1
-                return cue
-            if key is not None:
-                kept = [c for c in self._queue if c.key != key]
-                self.replaced += len(self._queue) - len(kept)
-                self._queue = deque(kept)
-            self._queue.append(cue)
-            limit = int(self.max_backlog * SAMPLE_RATE)
-            while len(self._queue) > 1 and sum(len(c.samples) for c in self._queue) > limit:
-                victim = min(range(len(self._queue)), key=lambda i: (self._queue[i].priority, i))
-                del self._queue[victim]
-                self.over_backlog += 1
-        return cue
-
-    def dropped_text(self) -> str:
-        """'' when nothing was dropped, else how many cues and why, for the closing summary."""
-        parts = [
-            f"{n} {why}"
-            for n, why in (
-                (self.replaced, "replaced by a newer cue of the same face"),
-                (self.held_back, "gestures held back while an emotion or state cue played"),
-                (self.over_backlog, "over the backlog"),
-            )
-            if n
-        ]
-        return (
-            f"{self.dropped} cue{'' if self.dropped == 1 else 's'} not played: {', '.join(parts)}"
-            if parts
-            else ""
-        )
-
-    def backlog_seconds(self) -> float:
-        with self._lock:
-            queued = sum(len(c.samples) for c in self._queue)
-            playing = len(self._current.samples) - self._pos if self._current is not None else 0
-        return (queued + playing) / SAMPLE_RATE
-
-    def idle(self) -> bool:
-        with self._lock:
-            return self._current is None and not self._queue
-
-    def fill(self, out: np.ndarray) -> None:
-        """Write the next len(out) frames into out (n, 2): cue samples, then silence."""
-        out.fill(0.0)
-        written = 0
-        with self._lock:
-            while written < len(out):
-                if self._current is None:
-                    if not self._queue:
-                        break
-                    self._current, self._pos = self._queue.popleft(), 0
-                    self._current.started = self.clock()
-                n = min(len(out) - written, len(self._current.samples) - self._pos)
-                if not self.muted:
-                    out[written : written + n] = self._current.samples[self._pos : self._pos + n]
-                written += n
-                self._pos += n
-                if self._pos >= len(self._current.samples):
-                    self._current = None
-
-    def callback(self, outdata, frames, time_info, status) -> None:  # sounddevice's signature
-        self.fill(outdata)
 
 
 class AudioOutput(Protocol):
@@ -261,9 +157,11 @@ class SoundDeviceOutput:
         return self.mixer.submit(samples, key, priority)
 
     def wait(self, timeout: float = 30.0) -> None:
+        """Until the callback says all is played (mixer.drained), the device is lost or timeout."""
         deadline = time.monotonic() + timeout
-        while not self.mixer.idle() and not self.lost and time.monotonic() < deadline:
-            time.sleep(0.005)
+        while not self.lost and (left := deadline - time.monotonic()) > 0:
+            if self.mixer.drained.wait(min(WATCH_INTERVAL, left)):
+                break
         with self._lock:
             latency = self._stream.latency if self._stream is not None else 0.0
         time.sleep(latency + 2 * BLOCK_SIZE / SAMPLE_RATE)  # let the device play it out

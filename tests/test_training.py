@@ -109,27 +109,38 @@ sys.meta_path.insert(0, NoTensorFlow())
 """
 
 
-def test_the_training_step_runs_under_jax_without_tensorflow(fer_csv, tmp_path):
-    """The loop, data and augmentation use keras.ops only: the same code under another backend."""
+@pytest.fixture(scope="module")
+def jax_runs(fer_csv, ferplus_sample, tmp_path_factory):
+    """One process under JAX with no TensorFlow (as on the GPU machine) fits every run the JAX
+    tests look at: a plain run, a student distilled from it, and a run on the crowd's votes with
+    FER-2013's own labels mixed in and the camera and speech augmentation. (folder, stdout)."""
     pytest.importorskip("jax")
+    out = tmp_path_factory.mktemp("jax")
     script = NO_TENSORFLOW + (
+        "import dataclasses\n"
         "import keras\n"
-        "from training.options import ModelOptions\n"
-        "from training.options import TrainConfig\n"
+        "from training.options import CAMERA, SPEECH, AugmentOptions, ModelOptions, TrainConfig\n"
         "from training.train import fit\n"
         "assert keras.backend.backend() == 'jax'\n"
-        f"c = TrainConfig(data={str(fer_csv)!r}, out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32,\n"
+        f"c = TrainConfig(data={str(fer_csv)!r}, out={str(out / 'jax')!r}, epochs=2, batch_size=32,\n"
         "    val_fraction=0.2, limit=96, model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
         "fit(c, log=print)\n"
-        "import dataclasses\n"
-        f"fit(dataclasses.replace(c, out={str(tmp_path / 'student')!r}, teachers=(c.out,)), log=print)\n"
+        f"fit(dataclasses.replace(c, out={str(out / 'student')!r}, teachers=(c.out,)), log=print)\n"
+        f"fit(dataclasses.replace(c, out={str(out / 'mixed')!r}, votes={str(ferplus_sample)!r},\n"
+        "    label_weight=0.3, augment=AugmentOptions(**CAMERA, **SPEECH)), log=print)\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "backend jax" in r.stdout and "epoch 2/2" in r.stdout
+    return out, r.stdout
+
+
+def test_the_training_step_runs_under_jax_without_tensorflow(jax_runs):
+    """The loop, data and augmentation use keras.ops only: the same code under another backend."""
+    out, stdout = jax_runs
+    assert "backend jax" in stdout and "epoch 2/2" in stdout
     for run in ("jax", "student"):  # a plain run, then a student distilled from it
-        rows = _history(tmp_path / run)
+        rows = _history(out / run)
         assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
 
 
@@ -521,8 +532,9 @@ def test_speech_augmentation_darkens_the_mouth_and_leaves_the_eyes():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(Augment({**plain, "speech": 1.0})(faces)), faces)
 
 
-def test_label_weight_camera_and_speech_fit_under_tensorflow_and_jax(fer_csv, ferplus_sample, tmp_path):
-    pytest.importorskip("jax")
+def test_label_weight_camera_and_speech_fit_under_tensorflow_and_jax(
+    fer_csv, ferplus_sample, tmp_path, jax_runs
+):
     from training.options import CAMERA, SPEECH, AugmentOptions
 
     config = _config(
@@ -536,26 +548,10 @@ def test_label_weight_camera_and_speech_fit_under_tensorflow_and_jax(fer_csv, fe
     )
     fit(config, log=lambda m: None)
     assert all(np.isfinite(float(r["loss"])) for r in _history(tmp_path / "tf"))
-    script = NO_TENSORFLOW + (
-        "import keras\n"
-        "from training.options import CAMERA, SPEECH, AugmentOptions\n"
-        "from training.options import ModelOptions\n"
-        "from training.options import TrainConfig\n"
-        "from training.train import fit\n"
-        "assert keras.backend.backend() == 'jax'\n"
-        f"c = TrainConfig(data={str(fer_csv)!r}, votes={str(ferplus_sample)!r},\n"
-        f"    out={str(tmp_path / 'jax')!r}, epochs=2, batch_size=32, val_fraction=0.2, limit=96,\n"
-        "    label_weight=0.3,\n"
-        "    augment=AugmentOptions(**CAMERA, **SPEECH),\n"
-        "    model=ModelOptions(stem=8, widths=(8, 16), dropout=0.1))\n"
-        "fit(c, log=print)\n"
-    )
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
-    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stderr[-2000:]
-    rows = _history(tmp_path / "jax")
+    mixed = jax_runs[0] / "mixed"  # the same under JAX (the jax_runs process)
+    rows = _history(mixed)
     assert len(rows) == 2 and all(np.isfinite(float(r["loss"])) for r in rows)
-    saved = json.loads((tmp_path / "jax" / "config.json").read_text())
+    saved = json.loads((mixed / "config.json").read_text())
     assert saved["label_weight"] == 0.3 and saved["augment"]["noise"] == CAMERA["noise"]
     assert saved["augment"]["speech"] == SPEECH["speech"]
 

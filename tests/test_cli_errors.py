@@ -54,13 +54,14 @@ SUFFIXES = {
 
 
 @pytest.mark.shared
-@pytest.mark.slow
-def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv):
+def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv, monkeypatch):
     """Table: each command's output options, each with a missing folder, an existing folder and
-    a wrong name. Before this, several failed only after all the work, with a traceback."""
+    a wrong name. Before this, several failed only after all the work, with a traceback. (In
+    this process: it is all said before anything opens.)"""
     work = tmp_path / "work"
     work.mkdir()
     (work / "adir").mkdir()
+    monkeypatch.chdir(work)
     for words, option, suffix in _commands(photo, fer_csv):
         before = _files(work)
         cases = {
@@ -70,7 +71,7 @@ def test_every_output_option_is_checked_before_any_work(tmp_path, photo, fer_csv
             "x.bin": f"the name must end in {SUFFIXES[option]}",
         }
         for value, why in cases.items():
-            r = run_cli(*words, option, value, cwd=work)
+            r = cli_in_process(*words, option, value)
             one_line_error(r, f"{option} {value}: {why}")
         assert _files(work) == before, (words, option)  # nothing written, not even a temp file
 
@@ -182,20 +183,22 @@ def test_train_rejects_bad_teachers_and_widths_before_loading_tensorflow(fer_csv
 
 
 @pytest.mark.shared
-def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, video):
-    r = run_cli("live", "--sound-pack", "nosuchpack", "--no-audio", cwd=tmp_path)
+def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, video, monkeypatch):
+    """In this process: each is said before anything opens."""
+    monkeypatch.chdir(tmp_path)
+    r = cli_in_process("live", "--sound-pack", "nosuchpack", "--no-audio")
     one_line_error(
         r,
         "--sound-pack nosuchpack: no such folder; give a sound pack folder (see sounds/README.md) or "
         "leave the option out for the built-in sounds",
     )
-    r = run_cli("live", "--source", tmp_path, "--no-audio")
+    r = cli_in_process("live", "--source", tmp_path, "--no-audio")
     one_line_error(
         r,
         f"--source {tmp_path}: that is a folder; live reads a camera index, a video file or a stream URL "
         f"(for a folder of photos: fer-audio narrate {tmp_path})",
     )
-    r = run_cli("live", "--source", "http://127.0.0.1:9/stream.mjpg", "--no-audio")
+    r = cli_in_process("live", "--source", "http://127.0.0.1:9/stream.mjpg", "--no-audio")
     one_line_error(
         r,
         "http://127.0.0.1:9/stream.mjpg: the stream could not be reached or opened; "
@@ -204,7 +207,7 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
     album = tmp_path / "album"
     album.mkdir()
     shutil.copy(photo, album / "party.png")
-    r = run_cli("evaluate", "--data", album)
+    r = cli_in_process("evaluate", "--data", album)
     one_line_error(
         r,
         f"{album}: no labelled faces found; expected class folders named angry, disgust, fear, happy, sad, "
@@ -214,21 +217,21 @@ def test_the_wrong_kind_of_input_is_named_in_the_users_words(tmp_path, photo, vi
     empty = tmp_path / "notes"
     empty.mkdir()
     (empty / "readme.txt").write_text("no pictures here")
-    r = run_cli("narrate", empty, "--no-speak")
+    r = cli_in_process("narrate", empty, "--no-speak")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip() == (
         f"fer-audio: no image files in {empty}: looked for names ending in "
         ".jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp"
     )
     # one line per mistake: a text file is skipped as one (it is not called a folder too)
-    r = run_cli("narrate", empty / "readme.txt", "--no-speak")
+    r = cli_in_process("narrate", empty / "readme.txt", "--no-speak")
     assert r.returncode == 1 and r.stderr.strip() == (
         f"fer-audio: skipped {empty / 'readme.txt'}: not an image type "
         "(.jpg, .jpeg, .png, .bmp, .tif, .tiff, .webp)"
     )
     # nothing there at all is a usage error, as elsewhere (it exited 1)
     one_line_error(
-        run_cli("narrate", tmp_path / "no-such-album", "--no-speak"),
+        cli_in_process("narrate", tmp_path / "no-such-album", "--no-speak"),
         f"{tmp_path / 'no-such-album'}: no such file or folder; check the path",
     )
 

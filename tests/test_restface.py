@@ -179,3 +179,10 @@ def test_the_same_emotion_is_not_announced_again_within_the_interval():
             late += [e.emotion for e in smoother.update(t + k / 30, clear(index)) if e.kind == "emotion"]
         t += seconds
     assert late == ["happy", "happy"]
+
+
+def test_a_face_at_rest_set_by_the_key_survives_a_short_loss_too():
+    tracker, events = run([(3, stern, 280), (1.5, None, 280), (3, stern, 285)], 30, key_at=0.0)
+    assert "face_lost" in [e.kind for e in events]
+    (back,) = tracker.heard_tracks()
+    assert back.id != 1 and back.rest.keyed

@@ -95,7 +95,7 @@ class FaceTracker:
         self.primary: int | None = None
         self._next_id = 1
         self._lost: list[tuple[float, FaceBox, RestFace]] = []  # (when, where) faces were lost
-        self._key_at: float | None = None  # the rest-face key, pressed with no face heard
+        self._key_waiting = False  # the rest-face key was pressed with no face heard
 
     def set_rest_face(self, t: float) -> None:
         """The listener's key: the faces heard now are at rest; each takes its next seconds as
@@ -104,7 +104,7 @@ class FaceTracker:
         for track in tracks:
             if track.rest is not None:
                 track.rest.set_now(t)
-        self._key_at = None if tracks else t
+        self._key_waiting = not tracks
 
     def _returning(self, t: float, box: FaceBox) -> RestFace | None:
         """The rest estimate of a face lost near `box` in the last `keep` seconds, if any."""
@@ -151,10 +151,10 @@ class FaceTracker:
             events += lost
             if lost or track.smoother.last_seen is None:
                 del self.tracks[tid]
-                if track.rest is not None and track.rest.seen > 0:
+                if track.rest is not None and (track.rest.seen > 0 or track.rest.keyed):
                     self._lost.append((t, track.box, track.rest))
         events = self._heard(t, events, width, height)
-        if self._key_at is not None and self.heard_tracks():
+        if self._key_waiting and self.heard_tracks():
             self.set_rest_face(t)
         return events
 

@@ -151,12 +151,11 @@ def record(item: Item, options, cache: bool = True) -> Stream:
     kept under benchmarks/results/cache, keyed by the item, the model file and the recognizer
     options."""
     from fer_audio.apps.session import FrameProcessor
-    from fer_audio.vision.recognize import Recognizer
 
     path = CACHE / f"{_key(item, options)}.pkl"
     if cache and path.exists():
         return Stream(item, pickle.loads(path.read_bytes()))
-    processor = FrameProcessor(Recognizer(options.recognizer), FaceTracker(options.tracker))
+    processor = FrameProcessor.from_options(options.validate())
     frames = []
     for frame in item.frames():
         processor.process(frame)

@@ -277,8 +277,8 @@ def test_a_model_brings_its_own_reading_in_its_sidecar(tmp_path):
     your own with; a malformed one is refused with a line that names the file."""
     import shutil
 
-    from fer_audio.apps.live import read_as_its_sidecar_says
     from fer_audio.apps.options import LiveOptions
+    from fer_audio.apps.session import read_as_its_sidecar_says
     from fer_audio.events.smoothing import MODEL_CALIBRATION
     from fer_audio.vision.classify import (
         Classifier,

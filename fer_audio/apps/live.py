@@ -10,11 +10,9 @@ import signal
 from collections.abc import Iterator
 
 from fer_audio.apps.options import LiveOptions
-from fer_audio.apps.session import FrameProcessor, LiveSession, read_as_its_sidecar_says
+from fer_audio.apps.session import FrameProcessor, LiveSession
 from fer_audio.errors import FerAudioError
-from fer_audio.events.track import FaceTracker
 from fer_audio.types import EmotionEvent, Say, quiet
-from fer_audio.vision.recognize import Recognizer
 from fer_audio.vision.sources import FrameSource
 
 
@@ -23,10 +21,7 @@ def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
     file or a stream URL), as they happen, with no sound: emotion, face_found, face_lost, nod,
     shake, looking and looking_away events, each with its source time `t` in seconds."""
     options = options.validate()
-    recognizer = Recognizer(options.recognizer)
-    processor = FrameProcessor(
-        recognizer, FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier))
-    )
+    processor = FrameProcessor.from_options(options)
     with FrameSource(options.source) as frames:
         for frame in frames:
             yield from processor.process(frame)

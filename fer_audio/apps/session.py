@@ -62,6 +62,13 @@ class FrameProcessor:
         self.times = StageTimes()
         self.faces: list = []  # the latest frame's classified faces (FacePrediction), left to right
 
+    @classmethod
+    def from_options(cls, options: LiveOptions, warn: Say = quiet) -> FrameProcessor:
+        """The recognizer and tracker a (validated) LiveOptions describes, the tracker reading the
+        model as its sidecar says."""
+        recognizer = Recognizer(options.recognizer)
+        return cls(recognizer, FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier, warn)))
+
     def process(self, frame: Frame) -> list[EmotionEvent]:
         clock = time.perf_counter
         t0 = clock()
@@ -271,9 +278,7 @@ class LiveSession:
         self.options, self.say, self.tell, self.warn = options, say, tell, warn
         self._ready = False  # the state handlers act once everything is open
         self._t = 0.0  # source time of the latest frame
-        recognizer = Recognizer(options.recognizer)
-        tracker = FaceTracker(read_as_its_sidecar_says(options, recognizer.classifier, warn))
-        self.processor = FrameProcessor(recognizer, tracker)
+        self.processor = FrameProcessor.from_options(options, warn)
         self.cuer = make_cuer(options, make_speaker(options, warn))
         self._open: dict[str, Callable[[bool], None]] = {}  # resource -> its close(abort), in order
         if self.cuer.speaker is not None:
@@ -297,7 +302,7 @@ class LiveSession:
 
                 self.viewer = Viewer(out.record, out.show, self.source.fps, tell, warn)
                 self._open["viewer"] = lambda _abort: self.viewer.close()
-            self.on_frame = self.viewer.frame(tracker) if self.viewer else None
+            self.on_frame = self.viewer.frame(self.processor.tracker) if self.viewer else None
             self.log = EventLog(out.events_log, session_record(options) if out.events_log else None)
             self._open["log"] = lambda _abort: self.log.close()
         except BaseException:

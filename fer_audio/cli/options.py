@@ -59,7 +59,10 @@ def check_outputs(*checks: tuple[str, str | None, tuple[str, ...]]) -> None:
 
 
 def conflict(first: str, second: str, why: str) -> None:
-    fail(f"{first} and {second} cannot be used together: {why}")
+    """One line in LiveOptions.validate()'s words (apps.options.conflict), and exit 2."""
+    from fer_audio.apps.options import conflict as options_conflict
+
+    fail(str(options_conflict(first, second, why)))
 
 
 def check_audio_target(audio_out: str | None, audio_device: str | None, why: str) -> None:

@@ -98,8 +98,13 @@ def test_narrates_a_folder_with_every_kind_of_bad_input(photo_folder, tmp_path):
     }
     if not root_is_exempt:
         expected["locked.png"] = "permission denied"
-    for name, reason in expected.items():
-        assert any(name in ln and reason in ln for ln in err.splitlines()), (name, err)
+    missing = [
+        (name, reason)
+        for name, reason in expected.items()
+        if not any(name in ln and reason in ln for ln in err.splitlines())
+    ]
+    if missing:  # the whole of both streams, which an assertion's repr would cut short
+        pytest.fail(f"not said: {missing}\nstderr:\n{err}\nstdout:\n{r.stdout}", pytrace=False)
     assert all(ln.startswith("fer-audio: skipped ") for ln in err.strip().splitlines())
     rows = list(csv.DictReader(report.open()))
     assert list(rows[0].keys()) == REPORT_COLUMNS

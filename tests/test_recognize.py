@@ -6,7 +6,7 @@ import pytest
 
 from conftest import pad_face
 from fer_audio.vision.detect import DETECTORS, DetectorOptions, make_detector
-from fer_audio.vision.images import header_size
+from fer_audio.vision.images import ImageError, header_size, read_photo
 from fer_audio.vision.preprocess import expand_box, to_gray8
 
 pytestmark = pytest.mark.shared
@@ -87,6 +87,17 @@ def test_header_size_reads_dimensions_without_decoding(tmp_path):
     for ext in (".png", ".jpg", ".bmp"):
         _, buf = cv2.imencode(ext, img)
         assert header_size(buf.tobytes()) == (70, 30), ext
+
+
+def test_only_image_content_reaches_the_decoder(tmp_path):
+    img = np.full((30, 70, 3), 120, np.uint8)
+    for ext in (".png", ".jpg", ".bmp", ".tiff", ".webp"):  # each kind, also under another name
+        (tmp_path / f"x{ext}.jpg").write_bytes(cv2.imencode(ext, img)[1].tobytes())
+        assert read_photo(tmp_path / f"x{ext}.jpg").image.shape == (30, 70), ext
+    for name, data in {"text": b"this is text, not a photo", "pdf": b"%PDF-1.7\n", "gif": b"GIF89a"}.items():
+        (tmp_path / f"{name}.jpg").write_bytes(data)
+        with pytest.raises(ImageError, match="not a readable image"):
+            read_photo(tmp_path / f"{name}.jpg")
 
 
 def test_exif_rotated_photos_are_read_upright(tmp_path, recognizer, detectable_faces):

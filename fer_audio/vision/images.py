@@ -41,6 +41,16 @@ class Photo:
     scale: int = 1  # file pixels per decoded pixel (2, 4 or 8 for a reduced JPEG decode)
 
 
+# What a file of each IMAGE_SUFFIXES kind starts with. Anything else is refused before it reaches a
+# decoder: a text file or a document named .jpg says so in the same words on every OpenCV build.
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def is_image_data(data: bytes) -> bool:
+    """Whether `data` starts as a JPEG, PNG, BMP, TIFF or WebP file does."""
+    return data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG, JPEG, BMP or WebP header without decoding; None if unknown."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
@@ -98,6 +108,8 @@ def read_photo(
         raise ImageError("permission denied") from exc
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from exc
+    if not is_image_data(data):
+        raise ImageError("not a readable image (its content is not JPEG, PNG, BMP, TIFF or WebP)")
     dims = header_size(data)
     if dims and dims[0] * dims[1] > max_pixels:
         raise ImageError(f"image too large ({dims[0]}x{dims[1]} pixels, limit {max_pixels:,})")

@@ -33,6 +33,10 @@ cap = cv2.VideoCapture(sys.argv[1])
 for _ in range(40): ok, frame = cap.read()
 cv2.imwrite('photo.jpg', frame)" "$OLDPWD/$video"
   "$OLDPWD/.wheel-venv/bin/fer-audio" narrate photo.jpg --no-speak
+  talk="$OLDPWD/../shared/datasets/realworld/natural/OpenTalker__WDA_BobMenendez_000.mp4"  # has sound
+  "$OLDPWD/.wheel-venv/bin/fer-audio" live --source "$talk" --no-realtime --cue speech --wait-for-pause \
+    --listen-to-source --audio-out talk.wav --quiet
+  test -s talk.wav
 elif [ "${CI:-}" = "true" ]; then
   echo "check-wheel: $video is missing (CI needs ../shared)" >&2; exit 1
 fi

@@ -14,6 +14,7 @@ from fer_audio.errors import FerAudioError
 from fer_audio.events.track import TrackerOptions
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
+from fer_audio.sound.waiting import WAIT_MODES, PauseOptions
 from fer_audio.vision.recognize import RecognizerOptions
 from fer_audio.vision.sources import SourceOptions
 
@@ -50,6 +51,7 @@ class LiveOptions:
     speech: SpeechOptions = field(default_factory=SpeechOptions)  # used where cues.mode speaks
     sound_pack: str | None = None  # folder of the user's own sounds; None: the built-in pack
     outputs: OutputOptions = field(default_factory=OutputOptions)
+    pauses: PauseOptions = field(default_factory=PauseOptions)  # cues that wait for a pause in speech
 
     def validate(self) -> LiveOptions:
         """The rules an API caller and the command line share (as whisper checks its decoding
@@ -72,8 +74,28 @@ class LiveOptions:
                 f"--source {source}: that is a folder; live reads a camera index, a video file or a stream "
                 f"URL (for a folder of photos: fer-audio narrate {source})"
             )
+        self._validate_pauses()
         heads = self.tracker.gestures
         return replace(self, recognizer=replace(self.recognizer, pose=heads.gestures or heads.gaze))
+
+    def _validate_pauses(self) -> None:
+        p, source = self.pauses, self.source.source
+        if p.wait is not None and p.wait not in WAIT_MODES:
+            raise OptionsError(f"--wait-for-pause {p.wait}: say {' or '.join(WAIT_MODES)}")
+        if p.wait is None:
+            for flag, given in (("--microphone", p.microphone), ("--listen-to-source", p.listen_to_source)):
+                if given:
+                    raise OptionsError(f"{flag} is for --wait-for-pause; add --wait-for-pause or drop {flag}")
+        if p.listen_to_source and p.microphone:
+            why = "the video's sound track stands in for the microphone; drop one"
+            raise conflict(f"--microphone {p.microphone}", "--listen-to-source", why)
+        if p.listen_to_source and (source.strip().isdigit() or "://" in source):
+            raise OptionsError(
+                f"--listen-to-source needs --source VIDEO_FILE (not {source}); a camera's partner is heard "
+                "through --microphone"
+            )
+        if p.on and not (0.05 <= p.pause <= 5.0 and 0.0 <= p.max_wait <= 60.0):
+            raise OptionsError("--pause takes 0.05 to 5 seconds and --max-wait 0 to 60 seconds")
 
 
 @dataclass(frozen=True)

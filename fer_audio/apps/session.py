@@ -28,7 +28,9 @@ from fer_audio.events.track import FaceTracker, TrackerOptions
 from fer_audio.labels import EMOTIONS
 from fer_audio.sound.audio import AudioDeviceError
 from fer_audio.sound.cues import PHRASES, Cuer
+from fer_audio.sound.earcons import SAMPLE_RATE
 from fer_audio.sound.mixer import LOW, NORMAL, Cue
+from fer_audio.sound.waiting import PauseGate, Waiting
 from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.classify import Classifier
 from fer_audio.vision.detect import TrackingDetector
@@ -40,6 +42,7 @@ STAGES = ("capture", "detect", "classify", "smooth", "audio")
 HEAD_KINDS = frozenset((*GESTURES, *GAZE))  # event kinds of head cues (low priority)
 REST_KINDS = frozenset(("rest_face", "rest_face_set"))  # logged, never heard
 MAX_FAILED_FRAMES = 25  # frames in a row that fail before the session stops with one line
+OWN_SOUND_TAIL = 0.25  # s after the tool's own cue ends during which the microphone is still ignored
 
 
 @dataclass
@@ -176,10 +179,13 @@ class Summary:
     cues_dropped: int = 0  # cues not played (replaced, held back or over the backlog)
     dropped_text: str = ""  # how many cues were not played and why; "" when none
     underflows: int = 0  # times the sound device ran dry (PortAudio's callback status)
+    waiting_text: str = ""  # --wait-for-pause: how many cues waited, how long, how many went stale
+    waiting: dict | None = None  # the same, for the events log
 
     def line(self) -> str:
         extra = f" {_count(self.errors, 'frame')} could not be processed." if self.errors else ""
         extra += f" {self.dropped_text}." if self.dropped_text else ""
+        extra += f" {self.waiting_text}." if self.waiting_text else ""
         if self.underflows:
             extra += (
                 f" The sound device ran dry {_count(self.underflows, 'time')}: the sound may have crackled."
@@ -199,6 +205,7 @@ class Summary:
             "errors": self.errors,
             "cues_dropped": self.cues_dropped,
             "underflows": self.underflows,
+            **({"waiting": self.waiting} if self.waiting is not None else {}),
         }
 
 
@@ -305,6 +312,20 @@ class LiveSession:
             self.on_frame = self.viewer.frame(self.processor.tracker) if self.viewer else None
             self.log = EventLog(out.events_log, session_record(options) if out.events_log else None)
             self._open["log"] = lambda _abort: self.log.close()
+            self._own: list[tuple[float, float]] = []  # session times the tool's own cues play
+            self.gate = PauseGate(options.pauses) if options.pauses.on else None
+            self.listener = None  # fer_audio.sound.listening's, where cues wait for a pause
+            if self.gate is not None:
+                from fer_audio.sound.listening import open_listener
+
+                self.listener = open_listener(
+                    options.pauses,
+                    options.source.source,
+                    origin=lambda: self.source.started,
+                    own_sound=self._own_sound,
+                    on_state=self._on_microphone_state,
+                )
+                self._open["listener"] = lambda _abort: self.listener.close()
         except BaseException:
             self.close(abort=True)
             raise
@@ -350,6 +371,10 @@ class LiveSession:
         file that could not be written, a run of failing frames)."""
         self._close("source")
         self._close("viewer")
+        if self.gate is not None:  # the session ends: what still waits is played now
+            for waiting in self.gate.flush():
+                self._play(waiting, self._t)
+        self._close("listener")
         self.state_cue("stop", "Stopped.")
         self.output.wait(timeout=3.0)
         self._close("output")
@@ -379,6 +404,19 @@ class LiveSession:
         elif name == "sound_back" and self._ready:
             self.state_cue("ready", "Sound back.")
 
+    def _on_microphone_state(self, name: str) -> None:
+        """The microphone went away (cues stop waiting: they play at once) or came back."""
+        if name == "microphone_lost":
+            self.warn(
+                "microphone lost: cues no longer wait for a pause and play at once; retrying every second"
+            )
+        elif name == "microphone_back":
+            self.say("Microphone back: cues wait for pauses again.")
+
+    def _own_sound(self, t: float) -> bool:
+        """Whether the tool's own cue plays at session time t (the microphone is ignored then)."""
+        return any(start <= t <= end for start, end in self._own)
+
     @property
     def latencies(self) -> list[float]:
         """s from each event's frame capture to its cue's first sample in the audio callback, for
@@ -402,17 +440,53 @@ class LiveSession:
                 self.say(f"Face at rest set: face {event.face}.")
             return
         head = event.kind in HEAD_KINDS  # a nod or a glance never replaces the face's emotion cue
-        cue = self.output.play(
-            self.cuer.render(event),
-            key=(event.face, "head" if head else "face"),
-            at=event.t,
-            priority=LOW if head else NORMAL,
-        )
-        if cue is not None and captured is not None:
-            self._timed.append((cue, captured))
-        self.log.write(event_record(event))
+        key = (event.face, "head" if head else "face")
+        face = -1 if event.kind == "face_lost" else event.face  # "face lost" stays true once it is
+        waiting = Waiting(key, face, event.t, (event, self.cuer.render(event), captured))
         self.events += 1
+        if self.gate is not None and (self.gate.options.wait == "all" or self.cuer.speaks):
+            replaced = self.gate.submit(waiting)
+            if replaced is not None:
+                self._log_cue(replaced, dropped="replaced by a newer cue of the same face")
+            return
+        if self.gate is not None:
+            self.gate.played_at_once()
+        self._play(waiting, event.t)
+
+    def _play(self, waiting: Waiting, t: float) -> None:
+        """Play a cue (due at waiting.due) at session time t, log it and say its text."""
+        event, samples, captured = waiting.payload
+        cue = self.output.play(
+            samples, key=waiting.key, at=t, priority=LOW if event.kind in HEAD_KINDS else NORMAL
+        )
+        if cue is not None:
+            if captured is not None and t <= waiting.due:
+                self._timed.append((cue, captured))
+            if self.listener is not None:  # when it will play, on the session clock
+                now = time.perf_counter() - self.source.started
+                start = max([now, *(end - OWN_SOUND_TAIL for _s, end in self._own[-1:])])
+                self._own = [*self._own[-8:], (start, start + len(samples) / SAMPLE_RATE + OWN_SOUND_TAIL)]
+        self._log_cue(waiting, played=t)
         self.say(_event_text(event))
+
+    def _log_cue(self, waiting: Waiting, played: float | None = None, dropped: str = "") -> None:
+        record = event_record(waiting.payload[0])
+        record["due"] = record["t"]
+        if played is not None:
+            record["played"] = round(played, 4)
+        if dropped:
+            record["dropped"] = dropped
+        self.log.write(record)
+
+    def _release(self, t: float) -> None:
+        """Play the waiting cues whose pause (or max wait) has come by session time t; drop the
+        ones whose face has left."""
+        self.listener.advance(t)
+        present = set(self.processor.tracker.tracks)
+        for gone in self.gate.drop_faces_gone(present):
+            self._log_cue(gone, dropped="its face left")
+        for waiting in self.gate.release(t, self.listener.quiet_for()):
+            self._play(waiting, t)
 
     def say_current(self) -> None:
         """Space: say each heard face's current emotion (called from the key thread)."""
@@ -471,6 +545,8 @@ class LiveSession:
             t_audio = time.perf_counter()
             for event in events:
                 self.emit(event, frame.captured)
+            if self.gate is not None:
+                self._release(frame.t)
             self.processor.times.seconds["audio"] += time.perf_counter() - t_audio
             if self.on_frame is not None:
                 self.on_frame(frame, events)
@@ -485,6 +561,8 @@ class LiveSession:
             mixer.dropped,
             mixer.dropped_text(),
             mixer.underflows,
+            self.gate.summary_text() if self.gate is not None else "",
+            self.gate.record() if self.gate is not None else None,
         )
 
 

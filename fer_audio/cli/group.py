@@ -42,7 +42,7 @@ def fail(message: str, code: int = 2) -> None:
 # (they read their defaults from the stage options, whose modules import numpy and OpenCV);
 # tests/test_cli.py checks each line against the command's own docstring.
 COMMANDS = {
-    "devices": ("fer_audio.cli.devices", "List audio output devices (for --audio-device)."),
+    "devices": ("fer_audio.cli.devices", "List sound outputs and microphones."),
     "evaluate": ("fer_audio.cli.evaluate", "Score an expression model on labelled faces."),
     "live": ("fer_audio.cli.live", "Hear the expressions of the person in front of the camera."),
     "narrate": ("fer_audio.cli.narrate", "Say the emotions of the faces in photos, left to right."),

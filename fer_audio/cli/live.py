@@ -31,6 +31,7 @@ from fer_audio.events.track import PEOPLE_MODES, TrackerOptions
 from fer_audio.native import send_native_stderr_to_temp
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
+from fer_audio.sound.waiting import WAIT_MODES, PauseOptions
 from fer_audio.vision.classify import sidecar_path
 from fer_audio.vision.sources import SourceOptions
 
@@ -132,6 +133,41 @@ def _check_live_options(options: LiveOptions) -> LiveOptions:
     help="Save the processed video to this file (nothing is saved otherwise).",
 )
 @click.option("--show", is_flag=True, help="Open a preview window with boxes, for a sighted helper.")
+@click.option(
+    "--wait-for-pause",
+    type=click.Choice(WAIT_MODES),
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    help="Hold cues while the person speaks; play them in the next pause (speech: hold spoken words only).",
+)
+@click.option(
+    "--pause",
+    metavar="SECONDS",
+    type=FloatRange(0.05, 5.0),
+    default=PauseOptions.pause,
+    show_default=True,
+    help="Quiet that counts as a pause, with --wait-for-pause.",
+)
+@click.option(
+    "--max-wait",
+    metavar="SECONDS",
+    type=FloatRange(0.0, 60.0),
+    default=PauseOptions.max_wait,
+    show_default=True,
+    help="The longest a cue waits, with --wait-for-pause.",
+)
+@click.option(
+    "--microphone",
+    metavar="NAME|INDEX",
+    default=None,
+    help="Microphone that hears the person, with --wait-for-pause (default: the system's; see devices).",
+)
+@click.option(
+    "--listen-to-source",
+    is_flag=True,
+    help="With --wait-for-pause and --source VIDEO: the video's own sound stands in for the microphone.",
+)
 @click.option("--quiet", is_flag=True, help="Print only errors and the closing summary.")
 @model_options
 @audio_options
@@ -149,6 +185,11 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     events_log,
     record,
     show,
+    wait_for_pause,
+    pause,
+    max_wait,
+    microphone,
+    listen_to_source,
     quiet,
     model,
     detector,
@@ -169,6 +210,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
 
     \b
     Example: fer-audio live --cue both --sensitivity low
+    Example: fer-audio live --cue speech --wait-for-pause
     """
     options = LiveOptions(
         source=SourceOptions(source, realtime, max_seconds),
@@ -183,6 +225,7 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
         speech=SpeechOptions(voice=voice, rate=rate),
         sound_pack=sound_pack,
         outputs=OutputOptions(audio_out, no_audio, audio_device, events_log, record, show),
+        pauses=PauseOptions(wait_for_pause, pause, max_wait, microphone, listen_to_source),
     )
     options = _check_live_options(options)
     if model and not quiet:

@@ -181,7 +181,7 @@ class SoundDeviceOutput:
 
 
 class WavOutput:
-    """Renders cues onto a timeline and streams it to a stereo WAV file as it goes: memory holds
+    """Renders cues onto a timeline (each at its time, after the one before it has ended) and streams it to a stereo WAV file as it goes: memory holds
     only the last few seconds (where a cue may still be placed), however long the session. The
     file is written under a temporary name and takes its own name at close(); a write that
     fails (a full disk) removes it, and later cues are dropped, with `error` saying why."""
@@ -209,7 +209,8 @@ class WavOutput:
         priority: int = NORMAL,
     ) -> None:
         gap = int(self.gap * SAMPLE_RATE) if self._any else 0
-        start = self._end + gap if at is None else int(at * SAMPLE_RATE)
+        # one cue heard at a time, as on a device (the mixer): a cue due while another plays follows it
+        start = self._end + gap if at is None else max(int(at * SAMPLE_RATE), self._end)
         start = max(start, self._written)  # what is on disk is final
         samples = np.asarray(samples, np.float32)
         self._end = max(self._end, start + len(samples))

@@ -100,6 +100,11 @@ class FrameSource:
         self._index = 0
         self.dropped = 0
 
+    @property
+    def started(self) -> float:
+        """perf_counter() at session time 0 (a camera's frame times count from here)."""
+        return self._start
+
     # ------------------------------------------------------------------ reading
 
     def _read_one(self) -> Frame | None:

@@ -1,0 +1,337 @@
+"""`python -m benchmarks pause`: cues that wait for a pause in the partner's speech.
+
+1. The detector, chosen by measurement: espeak-ng sentences with known gaps between them (the
+   truth), clean and under pink noise, then every detector's pause decisions (the moments a pause
+   of --pause seconds is heard): how many fall inside a sentence (a cue would start over the
+   partner's words), how many of the gaps long enough for a cue are found; ms per frame; start-up.
+2. live on every clip of ../shared/datasets/realworld/natural/ that has a sound track, as
+   `--cue speech --listen-to-source --no-realtime --audio-out`, at the default sensitivity and at
+   high, with and without --wait-for-pause: the share of spoken-cue audio over the partner's
+   speech (speech as the detector marks it on the clip's own sound; the cue audio read back from
+   the WAV), the delay added (median, 90th percentile, max), the cues dropped as stale.
+3. live's frames per second with the detector on, as a ratio against the same clip with it off,
+   the runs alternated in one process.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import tempfile
+import time
+import wave
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import SHARED, say
+from fer_audio.sound.listening import SoundTrackListener, SpeechState
+from fer_audio.sound.vad import RATE, Framer, SileroDetector, WebRtcDetector
+from fer_audio.sound.waiting import PauseOptions
+
+NATURAL = SHARED / "datasets" / "realworld" / "natural"
+PAUSE = 0.3
+CUE_SECONDS = 0.5  # about one spoken word: a gap this much longer than the pause has room for a cue
+SENTENCES = [
+    "I went to the market this morning, and it was already full of people.",
+    "Did you hear what happened at the meeting yesterday?",
+    "Honestly, I don't think that's a good idea.",
+    "We could take the train instead, it's faster and cheaper.",
+    "That reminds me of the summer we spent by the lake.",
+    "Well, let me think about it for a moment.",
+    "The results came back this afternoon and they look promising.",
+    "No, no, that's not what I meant at all.",
+    "She said she would call back after lunch.",
+    "Could you pass me the salt, please?",
+    "It has been raining for three days without a break.",
+    "I'm not sure, but I think the shop closes at six.",
+]
+GAPS = [0.15, 0.25, 0.4, 0.6, 0.9, 1.3, 2.0, 0.35, 0.5, 0.8, 1.1]  # s between the sentences
+
+
+def detectors():
+    return {
+        "silero": SileroDetector,
+        "webrtc-2": lambda: WebRtcDetector(2),
+        "webrtc-3": lambda: WebRtcDetector(3),
+    }
+
+
+# ------------------------------------------------------------------------------ 1: the detector
+
+
+def _espeak(text: str, folder: Path) -> np.ndarray:
+    path = folder / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
+    with wave.open(str(path)) as w:
+        rate, data = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    from fer_audio.sound.vad import resample
+
+    samples = resample(data, rate)
+    loud = np.flatnonzero(np.abs(samples) > 300)
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
+
+
+def conversation() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """espeak-ng's sentences with GAPS between them: (16 kHz int16, the sentences' spans in s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pieces, spans, t = [np.zeros(int(0.5 * RATE), np.int16)], [], 0.5
+        texts = SENTENCES + SENTENCES[::-1]  # each sentence twice, before gaps of other lengths
+        for i, text in enumerate(texts):
+            s = _espeak(text, Path(tmp))
+            spans.append((t, t + len(s) / RATE))
+            t += len(s) / RATE
+            gap = GAPS[i % len(GAPS)] if i < len(texts) - 1 else 1.0
+            pieces += [s, np.zeros(int(gap * RATE), np.int16)]
+            t += gap
+    return np.concatenate(pieces), spans
+
+
+def pink_noise(n: int, seed: int = 0) -> np.ndarray:
+    white = np.random.default_rng(seed).standard_normal(n)
+    spectrum = np.fft.rfft(white)
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    pink = np.fft.irfft(spectrum, n)
+    return pink / np.std(pink)
+
+
+def with_noise(clean: np.ndarray, snr_db: float | None) -> np.ndarray:
+    if snr_db is None:
+        return clean
+    speech_rms = np.sqrt(np.mean(clean[np.abs(clean) > 300].astype(np.float64) ** 2))
+    noise = pink_noise(len(clean)) * speech_rms / 10 ** (snr_db / 20)
+    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
+
+
+def pause_decisions(frames: list[tuple[int, bool]], pause: float = PAUSE) -> list[float]:
+    """The moments (s) the pause rule fires: quiet for `pause` seconds after speech."""
+    state, fired, out = SpeechState(), False, []
+    for end, speech in frames:
+        state.hear(end / RATE, speech)
+        if speech:
+            fired = False
+        elif not fired and state.last_speech > -math.inf and state.quiet_for() >= pause:
+            out.append(end / RATE)
+            fired = True
+    return out
+
+
+def score_decisions(decisions: list[float], spans: list[tuple[float, float]]) -> dict:
+    inside = sum(any(a < d < b for a, b in spans) for d in decisions)
+    room = [(b1, a2) for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False) if a2 - b1 >= PAUSE + CUE_SECONDS]
+    found = sum(any(b1 < d < a2 for d in decisions) for b1, a2 in room)
+    late = [min((d - b1 for d in decisions if b1 < d < a2), default=np.nan) for b1, a2 in room]
+    return {
+        "decisions": len(decisions),
+        "inside_sentence": inside,
+        "gaps_with_room": len(room),
+        "gaps_found": found,
+        "median_s_after_gap_start": float(np.nanmedian(late)) if found else float("nan"),
+    }
+
+
+def bench_detector() -> dict:
+    clean, spans = conversation()
+    out = {}
+    say(
+        f"pause: the detector on {2 * len(SENTENCES)} espeak-ng sentences ({len(clean) / RATE:.0f} s) with known "
+        f"gaps, pause {PAUSE} s; a decision inside a sentence is a cue over the partner's words"
+    )
+    for name, make in detectors().items():
+        t0 = time.perf_counter()
+        det = make()
+        startup = time.perf_counter() - t0
+        row = {"startup_ms": 1000 * startup}
+        spent = frames = 0
+        for label, snr in (("clean", None), ("noise 20 dB", 20.0), ("noise 10 dB", 10.0)):
+            det = make()
+            t0 = time.perf_counter()
+            judged = Framer(det).feed(with_noise(clean, snr))
+            spent += time.perf_counter() - t0
+            frames += len(judged)
+            row[label] = score_decisions(pause_decisions(judged), spans)
+        row["ms_per_frame"] = 1000 * spent / frames
+        row["frame_ms"] = 1000 * det.frame_samples / RATE
+        out[name] = row
+        say(
+            f"  {name:9s} start-up {row['startup_ms']:.0f} ms, {row['ms_per_frame']:.3f} ms per "
+            f"{row['frame_ms']:.0f} ms frame; "
+            + "; ".join(
+                f"{label}: {row[label]['inside_sentence']} of {row[label]['decisions']} inside a sentence, "
+                f"{row[label]['gaps_found']}/{row[label]['gaps_with_room']} gaps found"
+                for label in ("clean", "noise 20 dB", "noise 10 dB")
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------- 2: live on natural/
+
+
+def clips_with_sound() -> list[Path]:
+    import av
+
+    out = []
+    for path in sorted(NATURAL.glob("*.mp4")):
+        with av.open(str(path)) as c:
+            if c.streams.audio:
+                out.append(path)
+    return out
+
+
+def speech_marks(path: Path) -> tuple[np.ndarray, float]:
+    """The detector's speech/no-speech on the clip's own sound: (bool per frame, frame seconds)."""
+    listener = SoundTrackListener(str(path))
+    judged: list[bool] = []
+    original = listener.state.hear
+    listener.state.hear = lambda t, s: (judged.append(s), original(t, s))  # type: ignore[method-assign]
+    listener.advance(1e9)
+    listener.close()
+    return np.array(judged, bool), listener.detector.frame_samples / RATE
+
+
+def cue_audio(wav: Path) -> np.ndarray:
+    """Per 10 ms of the rendered WAV: whether a cue sounds."""
+    with wave.open(str(wav)) as w:
+        rate = w.getframerate()
+        data = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    hop = rate // 100
+    n = len(data) // hop
+    env = np.abs(data[: n * hop].astype(np.int32)).max(axis=1).reshape(n, hop).max(axis=1)
+    return env > 200
+
+
+def overlap(cue: np.ndarray, speech: np.ndarray, frame_s: float) -> tuple[float, float]:
+    """(seconds of cue audio, seconds of it over speech)."""
+    t = np.arange(len(cue)) * 0.01 + 0.005
+    idx = np.minimum((t / frame_s).astype(int), len(speech) - 1)
+    over = cue & speech[idx] & (t < len(speech) * frame_s)
+    return float(cue.sum() * 0.01), float(over.sum() * 0.01)
+
+
+def run_live(
+    path: Path,
+    sensitivity: str,
+    wait: bool,
+    folder: Path,
+    no_audio: bool = False,
+    realtime: bool = False,
+    pause: float = PauseOptions.pause,
+    max_wait: float = PauseOptions.max_wait,
+    detector: str = PauseOptions.detector,
+) -> dict:
+    from fer_audio.apps.options import LiveOptions, OutputOptions
+    from fer_audio.apps.session import LiveSession
+    from fer_audio.events.smoothing import sensitivity as preset
+    from fer_audio.sound.cues import CueOptions
+    from fer_audio.vision.sources import SourceOptions
+
+    options = LiveOptions()
+    wav = folder / f"{path.stem}-{sensitivity}-{int(wait)}.wav"
+    log = folder / f"{path.stem}-{sensitivity}-{int(wait)}.jsonl"
+    log.unlink(missing_ok=True)
+    options = replace(
+        options,
+        source=SourceOptions(str(path), realtime=realtime),
+        tracker=replace(options.tracker, smoother=preset(sensitivity)),
+        cues=CueOptions(mode="speech"),
+        outputs=OutputOptions(
+            audio_out=None if no_audio else str(wav), no_audio=no_audio, events_log=str(log)
+        ),
+        pauses=PauseOptions(
+            wait="all" if wait else None,
+            pause=pause,
+            max_wait=max_wait,
+            listen_to_source=wait,
+            detector=detector,
+        ),
+    )
+    with LiveSession.create_from_options(options) as session:
+        summary = session.run()
+        session.finish(summary)
+    import json
+
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    cues = [r for r in records if "due" in r]
+    return {
+        "wav": wav,
+        "fps": summary.fps,
+        "played": [r for r in cues if "played" in r],
+        "dropped": [r for r in cues if "dropped" in r],
+        "waits": [r["played"] - r["due"] for r in cues if "played" in r],
+        "detector_s": session.listener.detector_seconds if session.listener else 0.0,
+    }
+
+
+def bench_live_pauses() -> dict:
+    clips = clips_with_sound()
+    say(f"pause: live --cue speech --listen-to-source --no-realtime on {len(clips)} natural/ clips with sound")
+    out: dict = {}
+    marks = {p: speech_marks(p) for p in clips}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for sensitivity in ("medium", "high"):
+            for wait in (False, True):
+                cue_s = over_s = 0.0
+                waits: list[float] = []
+                played = dropped = 0
+                for path in clips:
+                    r = run_live(path, sensitivity, wait, folder)
+                    c, o = overlap(cue_audio(r["wav"]), *marks[path])
+                    cue_s, over_s = cue_s + c, over_s + o
+                    waits += r["waits"]
+                    played += len(r["played"])
+                    dropped += len(r["dropped"])
+                share = over_s / cue_s if cue_s else float("nan")
+                w = np.array(waits) if waits else np.zeros(1)
+                row = {
+                    "cues_played": played,
+                    "cues_dropped_stale": dropped,
+                    "cue_seconds": cue_s,
+                    "cue_seconds_over_speech": over_s,
+                    "share_over_speech": share,
+                    "wait_median_s": float(np.median(w)),
+                    "wait_p90_s": float(np.percentile(w, 90)),
+                    "wait_max_s": float(w.max()),
+                }
+                out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
+                say(
+                    f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played, "
+                    f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech; "
+                    f"added delay median {row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, "
+                    f"max {row['wait_max_s']:.2f} s"
+                )
+        out["fps"] = fps_ratio(clips, folder)
+    return out
+
+
+def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
+    """live's frames per second with the detector on / off, alternated, on the longest clip."""
+    path = max(clips, key=lambda p: p.stat().st_size)
+    on, off, detector = [], [], []
+    run_live(path, "medium", True, folder, no_audio=True)  # warm
+    for _ in range(rounds):
+        r_off = run_live(path, "medium", False, folder, no_audio=True)
+        r_on = run_live(path, "medium", True, folder, no_audio=True)
+        off.append(r_off["fps"])
+        on.append(r_on["fps"])
+        detector.append(r_on["detector_s"])
+    ratio = float(np.median(on) / np.median(off))
+    say(
+        f"  frames per second on {path.name}: with the detector {np.median(on):.1f}, without "
+        f"{np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated runs)"
+    )
+    return {"clip": path.name, "fps_on": float(np.median(on)), "fps_off": float(np.median(off)), "ratio": ratio}
+
+
+def bench_pause() -> dict:
+    if shutil.which("espeak-ng") is None:
+        say("pause: espeak-ng is missing (make system installs it)")
+        return {}
+    return {"detector": bench_detector(), "live": bench_live_pauses()}
+
+
+if __name__ == "__main__":
+    bench_pause()

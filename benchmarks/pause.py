@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import subprocess
@@ -48,6 +49,7 @@ SENTENCES = [
     "It has been raining for three days without a break.",
     "I'm not sure, but I think the shop closes at six.",
 ]
+WAITING = PauseOptions(wait="all", listen_to_source=True)  # --wait-for-pause --listen-to-source
 GAPS = [0.15, 0.25, 0.4, 0.6, 0.9, 1.3, 2.0, 0.35, 0.5, 0.8, 1.1]  # s between the sentences
 
 
@@ -120,7 +122,7 @@ def pause_decisions(frames: list[tuple[int, bool]], pause: float = PAUSE) -> lis
 
 def score_decisions(decisions: list[float], spans: list[tuple[float, float]]) -> dict:
     inside = sum(any(a < d < b for a, b in spans) for d in decisions)
-    room = [(b1, a2) for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False) if a2 - b1 >= PAUSE + CUE_SECONDS]
+    room = [(b1, a2) for (_, b1), (a2, _) in itertools.pairwise(spans) if a2 - b1 >= PAUSE + CUE_SECONDS]
     found = sum(any(b1 < d < a2 for d in decisions) for b1, a2 in room)
     late = [min((d - b1 for d in decisions if b1 < d < a2), default=np.nan) for b1, a2 in room]
     return {
@@ -136,8 +138,8 @@ def bench_detector() -> dict:
     clean, spans = conversation()
     out = {}
     say(
-        f"pause: the detector on {2 * len(SENTENCES)} espeak-ng sentences ({len(clean) / RATE:.0f} s) with known "
-        f"gaps, pause {PAUSE} s; a decision inside a sentence is a cue over the partner's words"
+        f"pause: the detector on {2 * len(SENTENCES)} espeak-ng sentences ({len(clean) / RATE:.0f} s) "
+        f"with known gaps, pause {PAUSE} s; a decision inside a sentence is a cue over the partner's words"
     )
     for name, make in detectors().items():
         t0 = time.perf_counter()
@@ -214,14 +216,13 @@ def overlap(cue: np.ndarray, speech: np.ndarray, frame_s: float) -> tuple[float,
 def run_live(
     path: Path,
     sensitivity: str,
-    wait: bool,
+    pauses: PauseOptions | None,
     folder: Path,
     no_audio: bool = False,
     realtime: bool = False,
-    pause: float = PauseOptions.pause,
-    max_wait: float = PauseOptions.max_wait,
-    detector: str = PauseOptions.detector,
 ) -> dict:
+    """live on `path` with --cue speech (--wait-for-pause --listen-to-source as `pauses` say, or
+    cues at once with None), rendered to a WAV (or no sound), with an events log."""
     from fer_audio.apps.options import LiveOptions, OutputOptions
     from fer_audio.apps.session import LiveSession
     from fer_audio.events.smoothing import sensitivity as preset
@@ -229,8 +230,8 @@ def run_live(
     from fer_audio.vision.sources import SourceOptions
 
     options = LiveOptions()
-    wav = folder / f"{path.stem}-{sensitivity}-{int(wait)}.wav"
-    log = folder / f"{path.stem}-{sensitivity}-{int(wait)}.jsonl"
+    name = f"{path.stem}-{sensitivity}-{'wait' if pauses else 'now'}"
+    wav, log = folder / f"{name}.wav", folder / f"{name}.jsonl"
     log.unlink(missing_ok=True)
     options = replace(
         options,
@@ -240,13 +241,7 @@ def run_live(
         outputs=OutputOptions(
             audio_out=None if no_audio else str(wav), no_audio=no_audio, events_log=str(log)
         ),
-        pauses=PauseOptions(
-            wait="all" if wait else None,
-            pause=pause,
-            max_wait=max_wait,
-            listen_to_source=wait,
-            detector=detector,
-        ),
+        pauses=pauses or PauseOptions(),
     )
     with LiveSession.create_from_options(options) as session:
         summary = session.run()
@@ -267,7 +262,7 @@ def run_live(
 
 def bench_live_pauses() -> dict:
     clips = clips_with_sound()
-    say(f"pause: live --cue speech --listen-to-source --no-realtime on {len(clips)} natural/ clips with sound")
+    say(f"pause: live --cue speech --listen-to-source --no-realtime, {len(clips)} natural/ clips with sound")
     out: dict = {}
     marks = {p: speech_marks(p) for p in clips}
     with tempfile.TemporaryDirectory() as tmp:
@@ -278,7 +273,7 @@ def bench_live_pauses() -> dict:
                 waits: list[float] = []
                 played = dropped = 0
                 for path in clips:
-                    r = run_live(path, sensitivity, wait, folder)
+                    r = run_live(path, sensitivity, WAITING if wait else None, folder)
                     c, o = overlap(cue_audio(r["wav"]), *marks[path])
                     cue_s, over_s = cue_s + c, over_s + o
                     waits += r["waits"]
@@ -311,10 +306,10 @@ def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
     """live's frames per second with the detector on / off, alternated, on the longest clip."""
     path = max(clips, key=lambda p: p.stat().st_size)
     on, off, detector = [], [], []
-    run_live(path, "medium", True, folder, no_audio=True)  # warm
+    run_live(path, "medium", WAITING, folder, no_audio=True)  # warm
     for _ in range(rounds):
-        r_off = run_live(path, "medium", False, folder, no_audio=True)
-        r_on = run_live(path, "medium", True, folder, no_audio=True)
+        r_off = run_live(path, "medium", None, folder, no_audio=True)
+        r_on = run_live(path, "medium", WAITING, folder, no_audio=True)
         off.append(r_off["fps"])
         on.append(r_on["fps"])
         detector.append(r_on["detector_s"])
@@ -323,7 +318,12 @@ def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
         f"  frames per second on {path.name}: with the detector {np.median(on):.1f}, without "
         f"{np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated runs)"
     )
-    return {"clip": path.name, "fps_on": float(np.median(on)), "fps_off": float(np.median(off)), "ratio": ratio}
+    return {
+        "clip": path.name,
+        "fps_on": float(np.median(on)),
+        "fps_off": float(np.median(off)),
+        "ratio": ratio,
+    }
 
 
 def bench_pause() -> dict:

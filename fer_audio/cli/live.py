@@ -210,7 +210,6 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
 
     \b
     Example: fer-audio live --cue both --sensitivity low
-    Example: fer-audio live --cue speech --wait-for-pause
     """
     options = LiveOptions(
         source=SourceOptions(source, realtime, max_seconds),

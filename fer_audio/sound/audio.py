@@ -181,7 +181,8 @@ class SoundDeviceOutput:
 
 
 class WavOutput:
-    """Renders cues onto a timeline (each at its time, after the one before it has ended) and streams it to a stereo WAV file as it goes: memory holds
+    """Renders cues onto a timeline (each at its time, after the one before it has ended) and
+    streams it to a stereo WAV file as it goes: memory holds
     only the last few seconds (where a cue may still be placed), however long the session. The
     file is written under a temporary name and takes its own name at close(); a write that
     fails (a full disk) removes it, and later cues are dropped, with `error` saying why."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
+import time
 import wave
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SHARED, cli_in_process, run_cli
+from conftest import ROOT, SHARED, cli_in_process, run_cli
 from fer_audio.sound.listening import SoundTrackListener, SpeechState
 from fer_audio.sound.vad import RATE, Framer, SileroDetector, WebRtcDetector, resample
 from fer_audio.sound.waiting import PauseGate, PauseOptions, Waiting
@@ -64,9 +66,12 @@ def test_the_speech_state_counts_quiet_and_ignores_the_tools_own_sound():
         s.hear(0.03 * (i + 1), speech=True)
     assert s.quiet_for() == 0.0
     s.hear(0.33, speech=False)
-    s.ignore(0.6)  # the tool's own cue: nothing is learned, time passes
+    assert s.quiet_for() == pytest.approx(0.03)
+    s.ignore(0.6)  # the tool's own cue: not the partner, and no pause either
+    assert s.quiet_for() == 0.0
+    s.hear(0.9, speech=False)  # a pause is heard after it
     assert s.quiet_for() == pytest.approx(0.3)
-    assert (s.frames, s.ignored_frames, s.speech_frames) == (11, 1, 10)
+    assert (s.frames, s.ignored_frames, s.speech_frames) == (12, 1, 10)
 
 
 def _espeak(text: str, tmp_path) -> np.ndarray:
@@ -153,3 +158,116 @@ def test_the_pause_options_are_checked_before_anything_opens():
     for args, words in cases.items():
         r = cli_in_process("live", *args, "--no-audio")
         assert r.returncode == 2 and words in r.stderr, (args, r.stderr)
+
+
+# ----------------------------------------------------------- the real thing, through PulseAudio
+
+CLIP = SHARED / "datasets" / "realworld" / "natural" / "tanshuai0219__mouth_source.mp4"  # no sound track
+SENTENCES = [  # no commas: a pause inside a sentence would be a fair place for a cue
+    "I wanted to tell you something about the trip we took last summer",
+    "It was a very long journey and we were all tired when we finally reached the hotel late at night",
+]
+
+
+def _hum(env, sink: str) -> subprocess.Popen:
+    """Silence played into `sink` for as long as it runs: an idle null sink's monitor delivers
+    nothing (a microphone always delivers), and recordings of both sinks then share one clock."""
+    cmd = ["pacat", "-d", sink, "--rate=16000", "--channels=1", "--format=s16le", "--latency-msec=20"]
+    with open("/dev/zero", "rb") as zeros:
+        return subprocess.Popen(cmd, stdin=zeros, env=env)
+
+
+class Partner:
+    """A second null sink, 'partner', whose monitor is the default input: what is played into it
+    is what the microphone hears."""
+
+    def __init__(self, sink) -> None:
+        self.env = sink.env
+        load = ["pactl", "load-module", "module-null-sink", "sink_name=partner", "rate=16000", "channels=1"]
+        done = subprocess.run(load, env=self.env, capture_output=True, text=True, check=True)
+        self.module = done.stdout.strip()
+        subprocess.run(["pactl", "set-default-source", "partner.monitor"], env=self.env, check=True)
+
+    def say(self, wav) -> None:
+        subprocess.run(["paplay", "-d", "partner", str(wav)], env=self.env, check=True)
+
+    def record(self, path, source: str = "partner.monitor") -> subprocess.Popen:
+        cmd = ["parec", "-d", source, "--rate=16000", "--channels=1", "--format=s16le", "--latency-msec=10"]
+        return subprocess.Popen(cmd, stdout=path.open("wb"), env=self.env)
+
+    def close(self) -> None:
+        subprocess.run(["pactl", "unload-module", self.module], env=self.env, capture_output=True)
+
+
+def _spans(loud: np.ndarray, hop: float, bridge: float) -> list[tuple[float, float]]:
+    """Runs of True (gaps shorter than `bridge` s bridged) as (start, end) seconds."""
+    spans: list[list[float]] = []
+    for i in np.flatnonzero(loud):
+        t = i * hop
+        if spans and t - spans[-1][1] <= bridge:
+            spans[-1][1] = t + hop
+        else:
+            spans.append([t, t + hop])
+    return [(a, b) for a, b in spans]
+
+
+def _envelope(samples: np.ndarray, rate: int, hop: float = 0.01) -> np.ndarray:
+    level = np.abs(samples) if samples.ndim == 1 else np.abs(samples).max(axis=1)
+    n = int(rate * hop)
+    m = len(level) // n
+    return level[: m * n].reshape(m, n).max(axis=1)
+
+
+@pytest.mark.audio
+@pytest.mark.shared
+@pytest.mark.slow
+def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null_sink, tmp_path):
+    wavs = []
+    for i, text in enumerate(SENTENCES):
+        wavs.append(tmp_path / f"s{i}.wav")
+        subprocess.run(["espeak-ng", "-w", str(wavs[-1]), text], check=True)
+    partner = Partner(null_sink)
+    heard, played = tmp_path / "partner.raw", tmp_path / "out.raw"
+    hums = [_hum(null_sink.env, "partner"), _hum(null_sink.env, "ferout")]
+    time.sleep(2.5)  # a null sink's monitor first delivers about 2 s after it wakes up
+    recorders = [partner.record(heard), partner.record(played, "ferout.monitor")]  # one clock
+    log = tmp_path / "e.jsonl"
+    live = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "fer_audio", "live", "--source", str(CLIP), "--max-seconds", "9"),
+            *("--cue", "speech", "--wait-for-pause", "--max-wait", "2", "--events-log", str(log)),
+        ],
+        env={**null_sink.env, "PYTHONPATH": str(ROOT), "PULSE_SOURCE": "partner.monitor"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert live.stdout.readline().startswith("Ready."), live.stderr.read()
+        partner.say(wavs[0])  # while the face is found: its cues wait
+        time.sleep(1.5)  # a pause
+        partner.say(wavs[1])  # a long sentence: cues due in it play by --max-wait
+        out, err = live.communicate(timeout=60)
+    finally:
+        live.kill()
+        for proc in [*recorders, *hums]:
+            proc.terminate()
+            proc.wait()
+        partner.close()
+    assert live.returncode == 0, err
+    cues = [json.loads(line) for line in log.read_text().splitlines()]
+    cues = [c for c in cues if "played" in c]
+    waits = [c["played"] - c["due"] for c in cues]
+    assert cues and max(waits) <= 2.0 + 0.1, waits  # --max-wait is kept
+    by_pause = sum(0.1 < w < 1.95 for w in waits)
+    by_max_wait = sum(w >= 1.95 for w in waits)
+    assert by_pause >= 1, waits  # some cue waited and found a pause
+    # What was really played, against what the partner really said (both recorded from the start):
+    # a cue that starts inside a sentence is one that waited --max-wait, never one that found a pause.
+    sentences = _spans(_envelope(np.fromfile(heard, "<i2"), 16000) > 500, 0.01, bridge=0.25)
+    onsets = [a for a, _ in _spans(_envelope(np.fromfile(played, "<i2"), 16000) > 1500, 0.01, bridge=0.2)]
+    onsets = onsets[1:-1]  # not "Ready" and "Stopped": the tool's own state is said at once
+    inside = [t for t in onsets if any(a + 0.1 < t < b - 0.1 for a, b in sentences)]
+    assert len(sentences) == 2, sentences
+    assert len(inside) <= by_max_wait, (onsets, sentences, cues)
+    assert "cues waited for a pause" in out

@@ -31,6 +31,8 @@ from fer_audio.sound.vad import RATE, Framer, SpeechDetector, make_detector, res
 
 QUEUE_SECONDS = 2.0  # microphone sound kept waiting for the detector at most (older is dropped)
 WATCH_INTERVAL = 0.2  # s between checks that the microphone still delivers
+STALL_SECONDS = 1.0  # a microphone that delivers nothing for this long is lost (its stream may stay "active")
+QUIET_RETRY_SECONDS = 4.0  # a microphone that has not delivered since the session began: reopened quietly
 
 
 class ListeningError(FerAudioError, RuntimeError):
@@ -57,8 +59,12 @@ class SpeechState:
         self.heard_until = max(self.heard_until, t_end)
 
     def ignore(self, t_end: float) -> None:
-        """A frame while the tool's own cue played: time passes, nothing is learned."""
+        """A frame while the tool's own cue played: what the microphone heard is not the partner,
+        and the partner may have spoken under it, so it counts as no pause (a cue due meanwhile
+        waits for a pause heard after it)."""
         self.ignored_frames += 1
+        self.speaking = False
+        self.last_speech = max(self.last_speech, t_end)
         self.heard_until = max(self.heard_until, t_end)
 
     def quiet_for(self) -> float:
@@ -203,6 +209,7 @@ class MicrophoneListener:
         self._judged = _Judged()
         self._closing = threading.Event()
         self._lock = threading.Lock()
+        self._opened = time.perf_counter()
         self._stream = self._open()
         self._worker = threading.Thread(target=self._run, name="microphone-detector", daemon=True)
         self._worker.start()
@@ -214,7 +221,9 @@ class MicrophoneListener:
         return self._judged.seconds
 
     def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice's signature
-        self._blocks.append((time.perf_counter(), indata[:, 0].copy()))
+        self._last_block = time.perf_counter()
+        self._first_block = self._first_block or self._last_block
+        self._blocks.append((self._last_block, indata[:, 0].copy()))
         self._arrived.set()
 
     def _run(self) -> None:
@@ -249,7 +258,7 @@ class MicrophoneListener:
                     dtype="int16",
                     blocksize=512,
                     device=device,
-                    latency="low",
+                    latency="high",  # "low" stalled at 16 kHz through PulseAudio's ALSA plugin
                     callback=self._callback,
                 )
                 stream.start()
@@ -257,17 +266,32 @@ class MicrophoneListener:
                 last = exc
                 continue
             self._rate = rate
+            self._last_block, self._first_block = time.perf_counter(), 0.0
             return stream
         raise ListeningError(_microphone_problem(self.device, last))
 
     def _watch(self) -> None:
+        """Lost: the stream stopped, or it delivers nothing (a source that went away can leave
+        it "active"); said once, then reopened every `retry` s; back once it delivers again."""
         while not self._closing.wait(WATCH_INTERVAL):
             with self._lock:
                 alive = self._stream is not None and self._stream.active
-            if alive or self._closing.is_set():
+            delivering = time.perf_counter() - self._last_block <= STALL_SECONDS
+            established = bool(self._first_block) and self._last_block - self._first_block >= STALL_SECONDS
+            if alive and delivering:
+                if established:
+                    self._opened = -math.inf  # it has delivered steadily: from now on a stall is a loss
+                if self.lost and established:
+                    self._blocks.clear()
+                    self.state = SpeechState()  # what was heard before the loss says nothing of now
+                    self.lost = False
+                    self.on_state("microphone_back")
                 continue
-            self.lost = True
-            self.on_state("microphone_lost")
+            # a stream that never delivered steadily is reopened quietly for a while (through
+            # PulseAudio's ALSA plugin some openings stalled after a first burst); one that stops is lost
+            if not self.lost and (established or time.perf_counter() - self._opened > QUIET_RETRY_SECONDS):
+                self.lost = True
+                self.on_state("microphone_lost")
             self._reopen()
 
     def _reopen(self) -> None:
@@ -276,21 +300,17 @@ class MicrophoneListener:
         if old is not None:
             with contextlib.suppress(Exception):
                 old.close(ignore_errors=True)
-        while not self._closing.wait(self.retry):
-            try:
-                stream = self._open()
-            except ListeningError:
-                continue
-            with self._lock:
-                if self._closing.is_set():
-                    stream.close(ignore_errors=True)
-                    return
-                self._stream = stream
-            self._blocks.clear()
-            self.state = SpeechState()  # what was heard before the loss says nothing of now
-            self.lost = False
-            self.on_state("microphone_back")
+        if self._closing.wait(self.retry):
             return
+        try:
+            stream = self._open()  # back once it delivers (the watchdog's next checks)
+        except ListeningError:
+            return
+        with self._lock:
+            if self._closing.is_set():
+                stream.close(ignore_errors=True)
+                return
+            self._stream = stream
 
     def advance(self, t: float) -> None:
         """Hear what the detector has judged so far (live: it is all in the past); frames while

@@ -18,7 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks import accuracy, audio, detectors, gestures, live, narrate, smoothing
+from benchmarks import accuracy, audio, detectors, gestures, live, narrate, pause, smoothing
 from benchmarks.common import RESULTS, TAR, VIDEO, fer_detector, say
 from benchmarks.realworld import bench_realworld, bench_rest_photo
 from benchmarks.soak import bench_soak_live
@@ -63,6 +63,7 @@ SECTIONS = {  # name -> section(args); each area's module holds its sections
     "framing": lambda args: detectors.bench_framing(),
     "realworld": _realworld,
     "rest-photo": lambda args: bench_rest_photo(say),
+    "pause": lambda args: pause.bench_pause(),
 }
 ON_REQUEST = {  # long runs: only when named
     "soak": lambda args: live.bench_soak(args.soak_minutes),

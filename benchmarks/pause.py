@@ -314,16 +314,36 @@ def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
         on.append(r_on["fps"])
         detector.append(r_on["detector_s"])
     ratio = float(np.median(on) / np.median(off))
+    frames = SileroDetector.frame_samples  # the default detector's frame
+    per_frame = 1000 * float(np.median(detector)) / (path_seconds(path) * RATE / frames)
     say(
-        f"  frames per second on {path.name}: with the detector {np.median(on):.1f}, without "
-        f"{np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated runs)"
+        f"  frames per second on {path.name}, as fast as it goes (--no-realtime): with the detector "
+        f"{np.median(on):.1f}, without {np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated "
+        f"runs); the detector {per_frame:.2f} ms per {1000 * frames / RATE:.0f} ms of sound"
+    )
+    paced_off = run_live(path, "medium", None, folder, no_audio=True, realtime=True)["fps"]
+    paced_on = run_live(path, "medium", WAITING, folder, no_audio=True, realtime=True)["fps"]
+    say(
+        f"  in real time (paced as a camera is): {paced_on:.1f} frames per second with the detector, "
+        f"{paced_off:.1f} without: {paced_on / paced_off:.2f}x"
     )
     return {
         "clip": path.name,
         "fps_on": float(np.median(on)),
         "fps_off": float(np.median(off)),
         "ratio": ratio,
+        "detector_ms_per_frame": per_frame,
+        "realtime_fps_on": paced_on,
+        "realtime_fps_off": paced_off,
+        "realtime_ratio": paced_on / paced_off,
     }
+
+
+def path_seconds(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as c:
+        return float(c.duration) / 1e6
 
 
 def bench_pause() -> dict:

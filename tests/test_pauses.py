@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT, SHARED, cli_in_process, run_cli
+from conftest import ROOT, SHARED, NullSink, cli_in_process, run_cli, start_pulse
 from fer_audio.sound.listening import SoundTrackListener, SpeechState
 from fer_audio.sound.vad import RATE, Framer, SileroDetector, WebRtcDetector, resample
 from fer_audio.sound.waiting import PauseGate, PauseOptions, Waiting
@@ -271,3 +271,58 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
     assert len(sentences) == 2, sentences
     assert len(inside) <= by_max_wait, (onsets, sentences, cues)
     assert "cues waited for a pause" in out
+
+
+@pytest.mark.audio
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_microphone_that_goes_away_is_said_once_and_cues_stop_waiting(null_sink, tmp_path):
+    """The microphone's own PulseAudio server (the sound goes to a file) killed while the partner
+    talks without a break, and started again: "microphone lost" once on stderr (PortAudio's own
+    lines kept off it), the cues that waited play at once instead of waiting --max-wait 30, and
+    the microphone is heard again."""
+    runtime = tmp_path / "pulse"
+    runtime.mkdir(mode=0o700)
+    talk = tmp_path / "talk.wav"
+    words = " ".join(["and then we walked along the river for a long time"] * 4)
+    subprocess.run(["espeak-ng", "-w", str(talk), words], check=True)
+
+    def server() -> tuple[dict, subprocess.Popen]:
+        env = start_pulse(runtime)
+        Partner(NullSink(runtime, env))
+        return env, _hum(env, "partner")
+
+    env, hum = server()
+    time.sleep(2.5)  # the null sink's monitor delivers about 2 s after it wakes up
+    talking = subprocess.Popen(["paplay", "-d", "partner", str(talk)], env=env)
+    log = tmp_path / "e.jsonl"
+    live = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "fer_audio", "live", "--source", str(CLIP), "--max-seconds", "9"),
+            *("--cue", "speech", "--wait-for-pause", "--max-wait", "30", "--events-log", str(log)),
+            *("--audio-out", str(tmp_path / "out.wav")),
+        ],
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert live.stdout.readline().startswith("Ready."), live.stderr.read()
+        time.sleep(3.0)  # the face is found while the partner talks: its cues wait
+        subprocess.run(["pulseaudio", "--kill"], env=env, check=True)
+        time.sleep(1.5)
+        env, hum = server()
+        out, err = live.communicate(timeout=60)
+    finally:
+        live.kill()
+        for proc in (hum, talking):
+            proc.kill()
+        subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True)
+    assert live.returncode == 0, err
+    assert err.count("microphone lost") == 1, err
+    assert "Expression" not in err and "pa_linux_alsa" not in err  # no third-party lines
+    cues = [json.loads(line) for line in log.read_text().splitlines()]
+    waits = [c["played"] - c["due"] for c in cues if "played" in c]
+    assert waits and max(waits) < 6.0, (waits, err)  # not --max-wait 30: nothing waits without a microphone
+    assert "Microphone back" in out, (out, err)

@@ -240,7 +240,8 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
     say = (lambda _m: None) if quiet else out
     # the sound system's own lines (PortAudio prints three when a device goes away) go to a
     # temporary file, removed at the end: the session says what happened in its own words
-    native_log = None if (no_audio or audio_out) else send_native_stderr_to_temp("live")
+    microphone = wait_for_pause is not None and not listen_to_source
+    native_log = send_native_stderr_to_temp("live") if microphone or not (no_audio or audio_out) else None
     try:
         code = run_live(options, say=say, tell=out, warn=lambda m: err(f"fer-audio: {m}"))
     finally:

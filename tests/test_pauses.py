@@ -154,6 +154,7 @@ def test_the_pause_options_are_checked_before_anything_opens():
         ),
         ("--wait-for-pause", "loud"): "'loud' is not one of 'all', 'speech'",
         ("--wait-for-pause", "--pause", "9"): "--pause",
+        ("--wait-for-pause", "--source", "x.mp4", "--no-realtime"): "add --listen-to-source",
     }
     for args, words in cases.items():
         r = cli_in_process("live", *args, "--no-audio")

@@ -89,10 +89,16 @@ class LiveOptions:
         if p.listen_to_source and p.microphone:
             why = "the video's sound track stands in for the microphone; drop one"
             raise conflict(f"--microphone {p.microphone}", "--listen-to-source", why)
-        if p.listen_to_source and (source.strip().isdigit() or "://" in source):
+        if p.listen_to_source and (source.strip().isdigit() or "://" in source):  # a camera or stream
             raise OptionsError(
                 f"--listen-to-source needs --source VIDEO_FILE (not {source}); a camera's partner is heard "
                 "through --microphone"
+            )
+        live_source = source.strip().isdigit() or "://" in source
+        if p.on and not p.listen_to_source and not live_source and not self.source.realtime:
+            raise OptionsError(
+                "--wait-for-pause with --no-realtime: the video runs faster than a microphone hears; "
+                "add --listen-to-source to hear the video's own sound, or drop --no-realtime"
             )
         if p.on and not (0.05 <= p.pause <= 5.0 and 0.0 <= p.max_wait <= 60.0):
             raise OptionsError("--pause takes 0.05 to 5 seconds and --max-wait 0 to 60 seconds")

@@ -39,6 +39,7 @@ _EXPORTS = {
     "SpeechOptions": "fer_audio.sound.speech",
     "LiveOptions": "fer_audio.apps.options",
     "OutputOptions": "fer_audio.apps.options",
+    "PauseOptions": "fer_audio.sound.waiting",
     "NarrateOptions": "fer_audio.apps.options",
     "LiveSession": "fer_audio.apps.session",
     "live_events": "fer_audio.apps.live",

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import wave
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -303,6 +304,7 @@ def bench_live_pauses() -> dict:
                 cue_s = over_s = over_loud = 0.0
                 waits: list[float] = []
                 played = dropped = 0
+                kinds: Counter = Counter()
                 for path in clips:
                     r = run_live(path, sensitivity, WAITING if wait else None, folder)
                     heard = cue_audio(r["wav"])
@@ -311,11 +313,13 @@ def bench_live_pauses() -> dict:
                     over_loud += overlap(heard, *loud[path])[1]
                     waits += r["waits"]
                     played += len(r["played"])
+                    kinds.update(c["emotion"] or c["kind"] for c in r["played"])
                     dropped += len(r["dropped"])
                 share = over_s / cue_s if cue_s else float("nan")
                 w = np.array(waits) if waits else np.zeros(1)
                 row = {
                     "cues_played": played,
+                    "kinds": dict(kinds),
                     "cues_dropped_stale": dropped,
                     "cue_seconds": cue_s,
                     "cue_seconds_over_speech": over_s,
@@ -327,7 +331,8 @@ def bench_live_pauses() -> dict:
                 }
                 out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
                 say(
-                    f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played, "
+                    f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
+                    f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
                     f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
                     f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); "
                     f"added delay median {row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, "

@@ -77,19 +77,47 @@ def _espeak(text: str, folder: Path) -> np.ndarray:
     return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
 
 
-def conversation() -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """espeak-ng's sentences with GAPS between them: (16 kHz int16, the sentences' spans in s)."""
+def conversation(
+    seconds: float | None = None, start: int = 0, lead: float = 0.5
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """espeak-ng's sentences with GAPS between them, after `lead` s of silence: (16 kHz int16, the
+    sentences' spans in s). Each sentence twice (before gaps of other lengths), or as many as fill
+    `seconds`, from the `start`-th sentence on."""
     with tempfile.TemporaryDirectory() as tmp:
-        pieces, spans, t = [np.zeros(int(0.5 * RATE), np.int16)], [], 0.5
-        texts = SENTENCES + SENTENCES[::-1]  # each sentence twice, before gaps of other lengths
-        for i, text in enumerate(texts):
-            s = _espeak(text, Path(tmp))
+        pieces, spans, t = [np.zeros(int(lead * RATE), np.int16)], [], lead
+        texts = SENTENCES + SENTENCES[::-1]
+        i = 0
+        while (seconds is None and i < len(texts)) or (seconds is not None and t < seconds):
+            s = _espeak(texts[(start + i) % len(texts)], Path(tmp))
             spans.append((t, t + len(s) / RATE))
             t += len(s) / RATE
-            gap = GAPS[i % len(GAPS)] if i < len(texts) - 1 else 1.0
+            gap = GAPS[(start + i) % len(GAPS)] if seconds is not None or i < len(texts) - 1 else 1.0
             pieces += [s, np.zeros(int(gap * RATE), np.int16)]
             t += gap
+            i += 1
     return np.concatenate(pieces), spans
+
+
+def with_sound(video: Path, pcm: np.ndarray, out: Path) -> None:
+    """`video`'s frames (copied, not re-encoded) with `pcm` (16 kHz int16) as its sound track."""
+    import av
+
+    with av.open(str(video)) as src, av.open(str(out), "w", format="matroska") as dst:
+        v_in = src.streams.video[0]
+        v_out = dst.add_stream_from_template(v_in)
+        a_out = dst.add_stream("pcm_s16le", rate=RATE, layout="mono")
+        for packet in src.demux(v_in):
+            if packet.dts is None:
+                continue
+            packet.stream = v_out
+            dst.mux(packet)
+        for i in range(0, len(pcm), RATE):
+            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + RATE], format="s16", layout="mono")
+            frame.rate, frame.pts = RATE, i
+            for packet in a_out.encode(frame):
+                dst.mux(packet)
+        for packet in a_out.encode(None):
+            dst.mux(packet)
 
 
 def pink_noise(n: int, seed: int = 0) -> np.ndarray:
@@ -338,7 +366,55 @@ def bench_live_pauses() -> dict:
                     f"added delay median {row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, "
                     f"max {row['wait_max_s']:.2f} s"
                 )
+        out["conversation"] = bench_conversation(folder)
         out["fps"] = fps_ratio(clips, folder)
+    return out
+
+
+def bench_conversation(folder: Path) -> dict:
+    """Turn-taking: each natural/ clip's faces with espeak-ng sentences as its sound (gaps of 0.15
+    to 2 s between them, the truth known; the first starts as the clip does): spoken-cue audio over
+    the sentences, at once and waiting."""
+    clips = sorted(NATURAL.glob("*.mp4"))
+    made = []
+    for i, clip in enumerate(clips):
+        pcm, spans = conversation(path_seconds(clip), start=i, lead=0.1)  # they are talking as it starts
+        out = folder / f"{clip.stem}-talk.mkv"
+        with_sound(clip, pcm, out)
+        truth = np.zeros(int(len(pcm) / RATE / 0.01) + 1, bool)
+        for a, b in spans:
+            truth[int(a / 0.01) : int(b / 0.01) + 1] = True
+        made.append((out, truth))
+    say(
+        f"pause: turn-taking, {len(made)} natural/ clips' faces with espeak-ng sentences as their sound "
+        "(gaps 0.15 to 2 s); cue audio over the sentences themselves"
+    )
+    out: dict = {}
+    for sensitivity in ("medium", "high"):
+        for wait in (False, True):
+            cue_s = over_s = 0.0
+            waits: list[float] = []
+            played = 0
+            for path, truth in made:
+                r = run_live(path, sensitivity, WAITING if wait else None, folder)
+                c, o = overlap(cue_audio(r["wav"]), truth, 0.01)
+                cue_s, over_s = cue_s + c, over_s + o
+                waits += r["waits"]
+                played += len(r["played"])
+            w = np.array(waits) if waits else np.zeros(1)
+            row = {
+                "cues_played": played,
+                "share_over_speech": over_s / cue_s if cue_s else float("nan"),
+                "wait_median_s": float(np.median(w)),
+                "wait_p90_s": float(np.percentile(w, 90)),
+                "wait_max_s": float(w.max()),
+            }
+            out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
+            say(
+                f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
+                f"{row['share_over_speech']:.1%} of their audio over the sentences; added delay median "
+                f"{row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, max {row['wait_max_s']:.2f} s"
+            )
     return out
 
 

@@ -54,6 +54,15 @@ def test_a_stale_cue_is_dropped_and_the_newer_one_plays():
     assert "3 of 3 cues waited" in g.summary_text() and "2 dropped as stale" in g.summary_text()
 
 
+def test_one_cue_a_pause_and_the_pause_is_heard_after_it():
+    g = gate(pause=0.3, max_wait=5.0)
+    g.submit(Waiting((1, "face"), 1, 0.0, "face found", seconds=0.7))
+    g.submit(Waiting((1, "head"), 1, 0.1, "looking at you", seconds=0.9))
+    assert [w.payload for w in g.release(1.0, quiet_for=0.3)] == ["face found"]
+    assert g.release(1.9, quiet_for=1.2) == []  # still quiet, but "face found" ends at 1.7
+    assert [w.payload for w in g.release(2.0, quiet_for=1.3)] == ["looking at you"]
+
+
 def test_nothing_waits_where_nothing_listens():
     g = gate(max_wait=60.0)
     g.submit(Waiting((1, "face"), 1, 0.0, "happy"))

@@ -442,7 +442,8 @@ class LiveSession:
         head = event.kind in HEAD_KINDS  # a nod or a glance never replaces the face's emotion cue
         key = (event.face, "head" if head else "face")
         face = -1 if event.kind == "face_lost" else event.face  # "face lost" stays true once it is
-        waiting = Waiting(key, face, event.t, (event, self.cuer.render(event), captured))
+        samples = self.cuer.render(event)
+        waiting = Waiting(key, face, event.t, (event, samples, captured), len(samples) / SAMPLE_RATE)
         self.events += 1
         if self.gate is not None and (self.gate.options.wait == "all" or self.cuer.speaks):
             replaced = self.gate.submit(waiting)

@@ -43,6 +43,7 @@ class Waiting:
     face: int
     due: float
     payload: Any
+    seconds: float = 0.0  # how long it sounds
 
 
 @dataclass
@@ -52,6 +53,7 @@ class PauseGate:
     waits: list[float] = field(default_factory=list)  # s each released cue waited (0: none)
     replaced: int = 0  # waiting cues replaced by a newer one of the same face
     left: int = 0  # waiting cues dropped because their face had left
+    busy_until: float = -1e9  # when the last cue released will have ended
 
     def submit(self, item: Waiting) -> Waiting | None:
         """Hold `item`; returns the waiting cue it replaces (the same key), if any."""
@@ -75,13 +77,21 @@ class PauseGate:
         heard (0 while it is heard), or None when nothing is listening (then nothing waits)."""
         if not self.pending:
             return []
-        if quiet_for is None or quiet_for >= self.options.pause:
+        self.pending.sort(key=lambda w: w.due)
+        if quiet_for is None:
             out, self.pending = self.pending, []
         else:
             out = [w for w in self.pending if t - w.due >= self.options.max_wait]
+            # one cue a pause, and a pause heard after the last cue has ended: two cues back to back
+            # would run on into the person's next words
+            quiet = min(quiet_for, t - self.busy_until) >= self.options.pause
+            if quiet and not out:
+                out = self.pending[:1]
             self.pending = [w for w in self.pending if w not in out]
         self.waits += [max(0.0, t - w.due) for w in out]
-        return sorted(out, key=lambda w: w.due)
+        for w in out:
+            self.busy_until = max(self.busy_until, t) + w.seconds
+        return out
 
     def played_at_once(self) -> None:
         """A cue that did not wait (it was not held): counted with a wait of 0."""

@@ -384,7 +384,8 @@ class LiveSession:
             if self.latencies:
                 self.tell(f"Median time from frame to sound: {median_ms(self.latencies):.0f} ms.")
         self.close()
-        return [p for p in (self.output.error, self.log.error, self.failure) if p]
+        heard = self.listener.error if self.listener is not None else ""
+        return [p for p in (self.output.error, self.log.error, heard, self.failure) if p]
 
     def _on_source_state(self, name: str) -> None:
         if not self._ready:

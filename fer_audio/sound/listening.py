@@ -32,6 +32,7 @@ from fer_audio.sound.vad import RATE, Framer, SpeechDetector, make_detector, res
 QUEUE_SECONDS = 2.0  # microphone sound kept waiting for the detector at most (older is dropped)
 WATCH_INTERVAL = 0.2  # s between checks that the microphone still delivers
 STALL_SECONDS = 1.0  # a microphone that delivers nothing for this long is lost (its stream may stay "active")
+TRACK_AHEAD_SECONDS = 10.0  # a sound track is decoded at most this far ahead of the frames
 QUIET_RETRY_SECONDS = 4.0  # a microphone that has not delivered since the session began: reopened quietly
 
 
@@ -75,20 +76,25 @@ class _Judged:
     """Frames the detector has judged on its own thread, handed to the frame loop in time order:
     the detector's work never holds up a video frame (on two cores it runs beside it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: float = math.inf) -> None:
         self._items: deque[tuple[float, bool]] = deque()
         self._cond = threading.Condition()
         self.until = -math.inf  # s: judged up to here
+        self.wanted = 0.0  # s: the latest time asked for
+        self.ahead = ahead  # s the detector may run ahead of what is asked for (a file's track)
         self.ended = False
         self.seconds = 0.0  # time spent in the detector
 
     def put(self, items: list[tuple[float, bool]], seconds: float) -> None:
+        """Hand over judged frames; waits while the detector is `ahead` s ahead of the frames."""
         with self._cond:
             self._items.extend(items)
             if items:
                 self.until = items[-1][0]
             self.seconds += seconds
             self._cond.notify_all()
+            while not self.ended and self.until - self.wanted > self.ahead:
+                self._cond.wait(0.5)
 
     def end(self) -> None:
         with self._cond:
@@ -99,6 +105,9 @@ class _Judged:
         """The judged frames ending by t (all of them with t None); with wait, first wait until
         the detector has judged past t or has ended."""
         with self._cond:
+            if t is not None and t > self.wanted:
+                self.wanted = t
+                self._cond.notify_all()
             while wait and t is not None and not self.ended and self.until < t:
                 self._cond.wait(0.5)
             out = []
@@ -133,8 +142,8 @@ class SoundTrackListener:
         self.detector = detector or make_detector()
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
         self.state = SpeechState()
-        self.error = ""
-        self._judged = _Judged()
+        self.error = ""  # why the track stopped decoding ('' while all is well)
+        self._judged = _Judged(ahead=TRACK_AHEAD_SECONDS)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sound-track", daemon=True)
         self._thread.start()
@@ -174,6 +183,7 @@ class SoundTrackListener:
 
     def close(self) -> None:
         self._closing.set()
+        self._judged.end()  # a decoder waiting for the frames to catch up stops waiting
         self._thread.join(timeout=2.0)
         with contextlib.suppress(Exception):
             self._container.close()

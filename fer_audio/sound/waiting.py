@@ -3,9 +3,10 @@
 Pure logic, on the session's clock (seconds of source time); the listening side
 (fer_audio/sound/listening.py) says how long it has been quiet. A cue that waits is played in the
 first pause of at least `pause` seconds, or once it has waited `max_wait` seconds whatever is
-heard. While it waits it can go stale: a newer cue for the same face (a newer emotion, the face
-lost) replaces it, and one whose face has left is dropped. Where nothing is listening (the
-microphone is gone), nothing waits.
+heard; a pause takes one cue, and the next needs a pause heard after that cue has ended. While it
+waits it can go stale: a newer cue for the same face (a newer emotion, the face lost) replaces
+it, and one whose face has left is dropped. Where nothing is listening (the microphone is gone),
+nothing waits.
 """
 
 from __future__ import annotations

@@ -312,6 +312,16 @@ def run_live(
     }
 
 
+def wait_figures(waits: list[float]) -> dict:
+    """The delay waiting added to the cues played: median, 90th percentile, max (s)."""
+    w = np.array(waits) if waits else np.zeros(1)
+    return {
+        "wait_median_s": float(np.median(w)),
+        "wait_p90_s": float(np.percentile(w, 90)),
+        "wait_max_s": float(w.max()),
+    }
+
+
 def bench_live_pauses() -> dict:
     clips = clips_with_sound()
     say(f"pause: live --cue speech --listen-to-source --no-realtime, {len(clips)} natural/ clips with sound")
@@ -344,7 +354,6 @@ def bench_live_pauses() -> dict:
                     kinds.update(c["emotion"] or c["kind"] for c in r["played"])
                     dropped += len(r["dropped"])
                 share = over_s / cue_s if cue_s else float("nan")
-                w = np.array(waits) if waits else np.zeros(1)
                 row = {
                     "cues_played": played,
                     "kinds": dict(kinds),
@@ -353,9 +362,7 @@ def bench_live_pauses() -> dict:
                     "cue_seconds_over_speech": over_s,
                     "share_over_speech": share,
                     "share_over_loud_sound": over_loud / cue_s if cue_s else float("nan"),
-                    "wait_median_s": float(np.median(w)),
-                    "wait_p90_s": float(np.percentile(w, 90)),
-                    "wait_max_s": float(w.max()),
+                    **wait_figures(waits),
                 }
                 out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
                 say(
@@ -401,13 +408,10 @@ def bench_conversation(folder: Path) -> dict:
                 cue_s, over_s = cue_s + c, over_s + o
                 waits += r["waits"]
                 played += len(r["played"])
-            w = np.array(waits) if waits else np.zeros(1)
             row = {
                 "cues_played": played,
                 "share_over_speech": over_s / cue_s if cue_s else float("nan"),
-                "wait_median_s": float(np.median(w)),
-                "wait_p90_s": float(np.percentile(w, 90)),
-                "wait_max_s": float(w.max()),
+                **wait_figures(waits),
             }
             out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
             say(

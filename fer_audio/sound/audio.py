@@ -170,9 +170,7 @@ class SoundDeviceOutput:
         self._closing.set()
         with self._lock:
             if self._stream is not None:
-                with contextlib.suppress(Exception):
-                    self._stream.stop(ignore_errors=True)
-                    self._stream.close(ignore_errors=True)
+                close_stream(self._stream)
                 self._stream = None
         self._watchdog.join(timeout=2.0)
 
@@ -290,6 +288,13 @@ class NullOutput:
 
     def close(self) -> None:
         return None
+
+
+def close_stream(stream) -> None:
+    """Stop and close a PortAudio stream whose device may already be gone (closing may fail too)."""
+    with contextlib.suppress(Exception):
+        stream.stop(ignore_errors=True)
+        stream.close(ignore_errors=True)
 
 
 def _device_problem(device: str | None, exc: Exception) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer_audio.errors import FerAudioError
+from fer_audio.sound.audio import close_stream, parse_device
 from fer_audio.sound.vad import RATE, Framer, SpeechDetector, make_detector, resample
 
 QUEUE_SECONDS = 2.0  # microphone sound kept waiting for the detector at most (older is dropped)
@@ -254,8 +255,6 @@ class MicrophoneListener:
     def _open(self):
         import sounddevice as sd
 
-        from fer_audio.sound.audio import parse_device
-
         device = parse_device(self.device)
         last: Exception | None = None
         for rate in (RATE, None):  # 16 kHz where the device or sound server converts, else its own
@@ -308,8 +307,7 @@ class MicrophoneListener:
         with self._lock:
             old, self._stream = self._stream, None
         if old is not None:
-            with contextlib.suppress(Exception):
-                old.close(ignore_errors=True)
+            close_stream(old)
         if self._closing.wait(self.retry):
             return
         try:
@@ -338,9 +336,7 @@ class MicrophoneListener:
         self._closing.set()
         with self._lock:
             if self._stream is not None:
-                with contextlib.suppress(Exception):
-                    self._stream.stop(ignore_errors=True)
-                    self._stream.close(ignore_errors=True)
+                close_stream(self._stream)
                 self._stream = None
         self._worker.join(timeout=2.0)
         self._watchdog.join(timeout=2.0)

@@ -16,7 +16,7 @@ from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
 from fer_audio.sound.waiting import WAIT_MODES, PauseOptions
 from fer_audio.vision.recognize import RecognizerOptions
-from fer_audio.vision.sources import SourceOptions
+from fer_audio.vision.sources import SourceOptions, is_camera
 
 
 class OptionsError(FerAudioError, ValueError):
@@ -80,6 +80,7 @@ class LiveOptions:
 
     def _validate_pauses(self) -> None:
         p, source = self.pauses, self.source.source
+        live_source = is_camera(source) or "://" in source  # a camera or a stream: no sound track
         if p.wait is not None and p.wait not in WAIT_MODES:
             raise OptionsError(f"--wait-for-pause {p.wait}: say {' or '.join(WAIT_MODES)}")
         if p.wait is None:
@@ -89,12 +90,11 @@ class LiveOptions:
         if p.listen_to_source and p.microphone:
             why = "the video's sound track stands in for the microphone; drop one"
             raise conflict(f"--microphone {p.microphone}", "--listen-to-source", why)
-        if p.listen_to_source and (source.strip().isdigit() or "://" in source):  # a camera or stream
+        if p.listen_to_source and live_source:
             raise OptionsError(
                 f"--listen-to-source needs --source VIDEO_FILE (not {source}); a camera's partner is heard "
                 "through --microphone"
             )
-        live_source = source.strip().isdigit() or "://" in source
         if p.on and not p.listen_to_source and not live_source and not self.source.realtime:
             raise OptionsError(
                 "--wait-for-pause with --no-realtime: the video runs faster than a microphone hears; "

@@ -410,3 +410,34 @@ def test_live_tells_a_bad_model_voice_or_sound_pack_before_opening_the_camera(tm
         )
         assert r.returncode == 2, r.stderr
         assert r.stderr.startswith(f"fer-audio: {expected}") and "camera" not in r.stderr, r.stderr
+
+
+def test_ctrl_c_while_a_native_module_loads_is_stopped_not_a_traceback():
+    """pybind11 turns a Ctrl-C during a native module's initialisation (LiteRT's, as live's model
+    loads) into ImportError('initialization failed') raised from the KeyboardInterrupt: seen in CI
+    as a traceback and exit 1 when Ctrl-C came 0.2 s into `live`. A command that fails so is
+    stopped (130, one line); any other ImportError is not hidden."""
+    import click
+    from click.testing import CliRunner
+
+    from fer_audio.cli.group import OneLineErrors
+
+    @click.group(cls=OneLineErrors)
+    def group():
+        pass
+
+    @group.command()
+    def interrupted():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    @group.command()
+    def broken():
+        raise ImportError("No module named 'nothing_here'")
+
+    r = CliRunner().invoke(group, ["interrupted"])
+    assert r.exit_code == 130 and r.stderr == "fer-audio: stopped\n", r.stderr
+    r = CliRunner().invoke(group, ["broken"])
+    assert isinstance(r.exception, ImportError) and "nothing_here" in str(r.exception)

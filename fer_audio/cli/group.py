@@ -86,7 +86,22 @@ class OneLineErrors(click.Group):
             fail(str(exc), exc.exit_code)
         except (click.Abort, KeyboardInterrupt):  # click makes Ctrl-C an Abort only once a command
             fail("stopped", 130)  # runs; before that (its own start-up) it arrives as it is
+        except ImportError as exc:
+            if not _interrupted(exc):
+                raise
+            fail("stopped", 130)  # Ctrl-C while a native module loads (LiteRT's) arrives wrapped
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` was raised by a Ctrl-C: pybind11 turns a KeyboardInterrupt during a native
+    module's initialisation into ImportError('initialization failed') raised from it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _usage_message(exc: click.UsageError) -> str:

@@ -322,6 +322,13 @@ def wait_figures(waits: list[float]) -> dict:
     }
 
 
+def wait_text(row: dict) -> str:
+    return (
+        f"added delay median {row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, "
+        f"max {row['wait_max_s']:.2f} s"
+    )
+
+
 def bench_live_pauses() -> dict:
     clips = clips_with_sound()
     say(f"pause: live --cue speech --listen-to-source --no-realtime, {len(clips)} natural/ clips with sound")
@@ -369,9 +376,7 @@ def bench_live_pauses() -> dict:
                     f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
                     f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
                     f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
-                    f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); "
-                    f"added delay median {row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, "
-                    f"max {row['wait_max_s']:.2f} s"
+                    f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); {wait_text(row)}"
                 )
         out["conversation"] = bench_conversation(folder)
         out["fps"] = fps_ratio(clips, folder)
@@ -416,8 +421,7 @@ def bench_conversation(folder: Path) -> dict:
             out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
             say(
                 f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
-                f"{row['share_over_speech']:.1%} of their audio over the sentences; added delay median "
-                f"{row['wait_median_s']:.2f} s, p90 {row['wait_p90_s']:.2f} s, max {row['wait_max_s']:.2f} s"
+                f"{row['share_over_speech']:.1%} of their audio over the sentences; {wait_text(row)}"
             )
     return out
 

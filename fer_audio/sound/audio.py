@@ -131,8 +131,7 @@ class SoundDeviceOutput:
         with self._lock:
             old, self._stream = self._stream, None
         if old is not None:
-            with contextlib.suppress(Exception):  # its device is gone: closing it may fail too
-                old.close(ignore_errors=True)
+            close_stream(old)
         while not self._closing.wait(self.retry):
             try:
                 stream = self._open()

@@ -93,16 +93,6 @@ class Framer:
         return out
 
 
-def to_int16(samples: np.ndarray) -> np.ndarray:
-    """Float samples in -1..1 (or int16 already) -> int16 mono."""
-    a = np.asarray(samples)
-    if a.ndim == 2:
-        a = a.mean(axis=1)
-    if a.dtype == np.int16:
-        return a
-    return (np.clip(a, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
 def resample(samples: np.ndarray, rate: int, to: int = RATE) -> np.ndarray:
     """Linear-interpolation resampling of int16 mono (enough for a speech/no-speech decision)."""
     if rate == to or len(samples) == 0:

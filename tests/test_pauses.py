@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import ROOT, SHARED, NullSink, cli_in_process, run_cli, start_pulse
-from fer_audio.sound.listening import SoundTrackListener, SpeechState
+from fer_audio.sound.listening import Judge, SoundTrackListener, SpeechState
 from fer_audio.sound.vad import RATE, Framer, SileroDetector, WebRtcDetector, resample
 from fer_audio.sound.waiting import PauseGate, PauseOptions, Waiting
 
@@ -118,6 +118,47 @@ def test_any_cut_of_the_sound_into_blocks_gives_the_same_decisions(sentence, cut
     assert [d for p in pieces for d in framer.feed(p)] == whole
 
 
+def _blocks(sound: np.ndarray, size: int = 512):
+    """(end time, block) of `sound` cut as a microphone delivers it."""
+    return [((i + size) / RATE, sound[i : i + size]) for i in range(0, len(sound) - size + 1, size)]
+
+
+@pytest.mark.parametrize("make", [SileroDetector, WebRtcDetector])
+def test_the_detector_judges_while_listening_exactly_as_a_framer_does(sentence, make):
+    sound = np.concatenate([np.zeros(RATE // 2, np.int16), sentence, np.zeros(RATE // 2, np.int16)])
+    judge = Judge(make())
+    judged = [item for end, block in _blocks(sound, 700) for item in judge.feed(end, block, listening=True)]
+    framer = Framer(make())
+    whole = framer.feed(sound[: len(sound) // 700 * 700])
+    assert judged == [(pytest.approx(end / RATE), speech) for end, speech in whole]
+    assert judge.judged_seconds == pytest.approx(len(whole) * make.frame_samples / RATE)
+
+
+def test_the_detector_sleeps_until_a_cue_waits_and_then_hears_the_last_second_first(sentence):
+    """Asleep through a sentence and 0.6 s of quiet after it; a cue falls due: the held second is
+    judged first, so the pause already under way counts, and nothing older is held."""
+    loud = np.flatnonzero(np.abs(sentence) > 300)
+    words = sentence[loud[0] : loud[-1] + 1]  # espeak-ng's own silence at either end cut off
+    sound = np.concatenate([words, np.zeros(RATE, np.int16), words])
+    blocks = _blocks(sound)
+    due = next(i for i, (end, _b) in enumerate(blocks) if end >= len(words) / RATE + 0.6)
+    judge, state = Judge(SileroDetector(), context=1.0), SpeechState()
+    for end, block in blocks[:due]:
+        assert judge.feed(end, block, listening=False) == []
+        assert judge._held_samples <= RATE + 512  # the last second, no more
+    assert judge.frames == 0
+    state.wake()
+    assert state.quiet_for() == 0.0  # nothing known of now yet
+    end, block = blocks[due]
+    judged = judge.feed(end, block, listening=True)
+    assert judged[0][0] == pytest.approx(end - 1.0, abs=512 / RATE)  # the held second, then this block
+    for t, speech in judged:
+        state.hear(t, speech)
+    assert 0.35 <= state.quiet_for() <= 0.65  # the pause under way (the detector's lag shortens it)
+    later = [item for e, b in blocks[due + 1 :] for item in judge.feed(e, b, listening=True)]
+    assert any(speech for _t, speech in later)  # the next sentence is heard
+
+
 @pytest.mark.shared
 def test_a_videos_sound_track_is_heard_in_step_with_its_frames():
     listener = SoundTrackListener(str(TALK), WebRtcDetector())
@@ -150,6 +191,9 @@ def test_listening_to_the_source_makes_the_same_decisions_every_run(tmp_path):
     assert all(0 <= r["played"] - r["due"] <= 1.5 + 0.05 for r in cues if "played" in r)
     summary = logs[0][-1]
     assert summary["kind"] == "summary" and summary["waiting"]["waited"] >= 1
+    # the detector judged the sound only while a cue waited (and the second before): not all 8 s
+    waited = sum(r["played"] - r["due"] for r in cues if "played" in r)
+    assert 0 < summary["waiting"]["sound_judged_s"] <= waited + 1.1 * len(cues) < 7.5
     assert "waited for a pause" in r.stdout
 
 
@@ -336,3 +380,16 @@ def test_a_microphone_that_goes_away_is_said_once_and_cues_stop_waiting(null_sin
     waits = [c["played"] - c["due"] for c in cues if "played" in c]
     assert waits and max(waits) < 6.0, (waits, err)  # not --max-wait 30: nothing waits without a microphone
     assert "Microphone back" in out, (out, err)
+
+
+def test_the_benchmarks_floor_places_each_cue_where_it_sounds_over_the_least_speech():
+    from benchmarks.pause import least_overlap
+
+    speech = np.zeros(1000, bool)  # 10 ms frames: speech 0-3 s and 4-10 s, a pause 3-4 s
+    speech[:300] = speech[400:] = True
+    cue = {"due": 1.0, "sounds_s": 0.5}
+    assert least_overlap([cue], speech, 0.01, 2.0) == pytest.approx((0.5, 0.0))  # into the pause
+    assert least_overlap([cue], speech, 0.01, 1.0) == pytest.approx((0.5, 0.5))  # the pause is too far
+    assert least_overlap([cue], speech, 0.01, 1.8) == pytest.approx((0.5, 0.2))  # part of it reaches it
+    late = {"due": 9.8, "sounds_s": 0.5}
+    assert least_overlap([late], speech, 0.01, 2.0) == pytest.approx((0.5, 0.0))  # after the clip's end

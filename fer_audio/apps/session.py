@@ -474,6 +474,7 @@ class LiveSession:
     def _log_cue(self, waiting: Waiting, played: float | None = None, dropped: str = "") -> None:
         record = event_record(waiting.payload[0])
         record["due"] = record["t"]
+        record["sounds_s"] = round(waiting.seconds, 3)  # how long the cue sounds
         if played is not None:
             record["played"] = round(played, 4)
         if dropped:
@@ -482,8 +483,8 @@ class LiveSession:
 
     def _release(self, t: float) -> None:
         """Play the waiting cues whose pause (or max wait) has come by session time t; drop the
-        ones whose face has left."""
-        self.listener.advance(t)
+        ones whose face has left. The detector runs only while a cue waits."""
+        self.listener.advance(t, listening=bool(self.gate.pending))
         present = set(self.processor.tracker.tracks)
         for gone in self.gate.drop_faces_gone(present):
             self._log_cue(gone, dropped="its face left")
@@ -564,7 +565,9 @@ class LiveSession:
             mixer.dropped_text(),
             mixer.underflows,
             self.gate.summary_text() if self.gate is not None else "",
-            self.gate.record() if self.gate is not None else None,
+            {**self.gate.record(), "sound_judged_s": round(self.listener.judged_seconds, 2)}
+            if self.gate is not None
+            else None,
         )
 
 

@@ -17,6 +17,7 @@ Only "speech / no speech" leaves the detector: no sound is stored or written any
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import threading
 import time
@@ -35,6 +36,7 @@ WATCH_INTERVAL = 0.2  # s between checks that the microphone still delivers
 STALL_SECONDS = 1.0  # a microphone that delivers nothing for this long is lost (its stream may stay "active")
 TRACK_AHEAD_SECONDS = 10.0  # a sound track is decoded at most this far ahead of the frames
 QUIET_RETRY_SECONDS = 4.0  # a microphone that has not delivered since the session began: reopened quietly
+CONTEXT_SECONDS = 1.0  # sound held while no cue waits, judged first once one does
 
 
 class ListeningError(FerAudioError, RuntimeError):
@@ -51,9 +53,11 @@ class SpeechState:
     speech_frames: int = 0
     frames: int = 0
     ignored_frames: int = 0
+    current: bool = True  # False from wake() until a frame judged after it is heard
 
     def hear(self, t_end: float, speech: bool) -> None:
         self.frames += 1
+        self.current = True
         self.speaking = speech
         if speech:
             self.speech_frames += 1
@@ -65,34 +69,95 @@ class SpeechState:
         and the partner may have spoken under it, so it counts as no pause (a cue due meanwhile
         waits for a pause heard after it)."""
         self.ignored_frames += 1
+        self.current = True
         self.speaking = False
         self.last_speech = max(self.last_speech, t_end)
         self.heard_until = max(self.heard_until, t_end)
 
+    def wake(self) -> None:
+        """Listening starts again after a stretch unjudged: what was known before says nothing of
+        now, so it is not quiet until the detector has judged the sound up to now."""
+        self.current = False
+
     def quiet_for(self) -> float:
-        return 0.0 if self.speaking else self.heard_until - max(self.last_speech, 0.0)
+        if self.speaking or not self.current:
+            return 0.0
+        return self.heard_until - max(self.last_speech, 0.0)
 
 
-class _Judged:
-    """Frames the detector has judged on its own thread, handed to the frame loop in time order:
-    the detector's work never holds up a video frame (on two cores it runs beside it)."""
+class Judge:
+    """Runs the detector only while a cue waits (`listening`); the rest of the time it keeps the
+    last `context` seconds of sound in memory, and once listening starts it judges those first,
+    so a pause already under way counts. The detector's work then follows the cues, not the
+    clock: on the natural clips a cue waits for a few seconds a minute.
+
+    feed(end_t, block, listening): one block of 16 kHz int16 sound ending at session time end_t
+    -> [(frame end time, is_speech), ...] judged now."""
+
+    def __init__(self, detector: SpeechDetector, context: float = CONTEXT_SECONDS) -> None:
+        self.detector = detector
+        self.context = int(context * RATE)  # samples
+        self.seconds = 0.0  # time spent in the detector
+        self.frames = 0  # frames judged
+        self._framer: Framer | None = None  # None: not judging
+        self._held: deque[tuple[float, np.ndarray]] = deque()
+        self._held_samples = 0
+
+    def feed(self, end_t: float, block: np.ndarray, listening: bool) -> list[tuple[float, bool]]:
+        if not listening:
+            self._framer = None
+            self._held.append((end_t, block))
+            self._held_samples += len(block)
+            while self._held_samples - len(self._held[0][1]) >= self.context:
+                self._held_samples -= len(self._held.popleft()[1])
+            return []
+        blocks = [(end_t, block)]
+        if self._framer is None:  # listening starts: the last `context` seconds first
+            self.detector.reset()
+            self._framer = Framer(self.detector)
+            blocks = [*self._held, *blocks]
+            self.forget_held()
+        t0 = time.perf_counter()
+        out = []
+        for end, b in blocks:
+            judged = self._framer.feed(b)
+            out += [(end - (self._framer.samples - e) / RATE, speech) for e, speech in judged]
+        self.seconds += time.perf_counter() - t0
+        self.frames += len(out)
+        return out
+
+    @property
+    def judged_seconds(self) -> float:
+        """Seconds of sound the detector has judged."""
+        return self.frames * self.detector.frame_samples / RATE
+
+    def forget_held(self) -> None:
+        self._held.clear()
+        self._held_samples = 0
+
+    def forget(self) -> None:
+        """Start afresh (a microphone that came back): nothing held, not judging."""
+        self.forget_held()
+        self._framer = None
+
+
+class _Handoff:
+    """Items (session time, payload) made on a thread of its own, handed to the frame loop in time
+    order; the maker waits while it is `ahead` s ahead of what the frame loop has asked for."""
 
     def __init__(self, ahead: float = math.inf) -> None:
-        self._items: deque[tuple[float, bool]] = deque()
+        self._items: deque[tuple[float, object]] = deque()
         self._cond = threading.Condition()
-        self.until = -math.inf  # s: judged up to here
+        self.until = -math.inf  # s: made up to here
         self.wanted = 0.0  # s: the latest time asked for
-        self.ahead = ahead  # s the detector may run ahead of what is asked for (a file's track)
+        self.ahead = ahead
         self.ended = False
-        self.seconds = 0.0  # time spent in the detector
 
-    def put(self, items: list[tuple[float, bool]], seconds: float) -> None:
-        """Hand over judged frames; waits while the detector is `ahead` s ahead of the frames."""
+    def put(self, items: list) -> None:
         with self._cond:
             self._items.extend(items)
             if items:
                 self.until = items[-1][0]
-            self.seconds += seconds
             self._cond.notify_all()
             while not self.ended and self.until - self.wanted > self.ahead:
                 self._cond.wait(0.5)
@@ -102,9 +167,9 @@ class _Judged:
             self.ended = True
             self._cond.notify_all()
 
-    def take(self, t: float | None = None, wait: bool = False) -> list[tuple[float, bool]]:
-        """The judged frames ending by t (all of them with t None); with wait, first wait until
-        the detector has judged past t or has ended."""
+    def take(self, t: float | None = None, wait: bool = False) -> list:
+        """The items ending by t (all of them with t None); with wait, first wait until the maker
+        has gone past t or has ended."""
         with self._cond:
             if t is not None and t > self.wanted:
                 self.wanted = t
@@ -118,11 +183,14 @@ class _Judged:
 
 
 class SoundTrackListener:
-    """A video file's sound track in place of the microphone (`--listen-to-source`): decoded and
-    judged on its own thread, and heard in step with the frames (advance(t) takes in exactly the
-    sound up to media time t, so every run makes the same decisions)."""
+    """A video file's sound track in place of the microphone (`--listen-to-source`): decoded on a
+    thread of its own into the detector's frames, and heard in step with the video's frames
+    (advance(t) takes in exactly the sound up to media time t, so every run makes the same
+    decisions)."""
 
-    def __init__(self, path: str, detector: SpeechDetector | None = None) -> None:
+    def __init__(
+        self, path: str, detector: SpeechDetector | None = None, context: float = CONTEXT_SECONDS
+    ) -> None:
         try:
             import av
         except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -144,39 +212,51 @@ class SoundTrackListener:
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
         self.state = SpeechState()
         self.error = ""  # why the track stopped decoding ('' while all is well)
-        self._judged = _Judged(ahead=TRACK_AHEAD_SECONDS)
+        self._judge = Judge(self.detector, context)
+        self._listening = True
+        self._decoded = _Handoff(ahead=TRACK_AHEAD_SECONDS)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sound-track", daemon=True)
         self._thread.start()
 
     @property
     def detector_seconds(self) -> float:
-        return self._judged.seconds
+        return self._judge.seconds
+
+    @property
+    def judged_seconds(self) -> float:
+        return self._judge.judged_seconds
 
     def _run(self) -> None:
-        framer = Framer(self.detector)
+        """Decode, resample to 16 kHz and cut into the detector's frames, each with its end time."""
+        n, rest, done = self.detector.frame_samples, np.zeros(0, np.int16), 0
         try:
-            for frame in self._container.decode(self.stream):
+            for frame in itertools.chain(self._container.decode(self.stream), [None]):  # None: flush
                 if self._closing.is_set():
                     return
-                self._judge(framer, [b.to_ndarray().reshape(-1) for b in self._resampler.resample(frame)])
-            self._judge(framer, [b.to_ndarray().reshape(-1) for b in self._resampler.resample(None)])
-        except Exception as exc:  # a damaged track: what was judged stands, then silence
+                blocks = [b.to_ndarray().reshape(-1) for b in self._resampler.resample(frame)]
+                data = np.concatenate([rest, *blocks])
+                whole = len(data) // n
+                ends = [self.offset + (done + (i + 1) * n) / RATE for i in range(whole)]
+                self._decoded.put([(end, data[i * n : (i + 1) * n]) for i, end in enumerate(ends)])
+                done += whole * n
+                rest = data[whole * n :]
+        except Exception as exc:  # a damaged track: what was decoded stands, then silence
             self.error = f"--listen-to-source {self.path}: the sound track stopped decoding ({exc})"
         finally:
-            self._judged.end()
+            self._decoded.end()
 
-    def _judge(self, framer: Framer, blocks: list[np.ndarray]) -> None:
-        t0 = time.perf_counter()
-        items = [(self.offset + end / RATE, speech) for b in blocks for end, speech in framer.feed(b)]
-        self._judged.put(items, time.perf_counter() - t0)
-
-    def advance(self, t: float) -> None:
-        """Hear the track up to media time t (past its end: silence)."""
-        for end, speech in self._judged.take(t, wait=True):
-            self.state.hear(end, speech)
-        if self._judged.ended and self._judged.until < t:
-            self.state.speaking = False
+    def advance(self, t: float, listening: bool = True) -> None:
+        """Take in the track up to media time t (past its end: silence); judge it while
+        `listening` (a cue waits), else only hold its last second."""
+        if listening and not self._listening:
+            self.state.wake()
+        self._listening = listening
+        for end, frame in self._decoded.take(t, wait=True):
+            for judged_end, speech in self._judge.feed(end, frame, listening):
+                self.state.hear(judged_end, speech)
+        if self._decoded.ended and self._decoded.until < t:
+            self.state.speaking, self.state.current = False, True
             self.state.heard_until = max(self.state.heard_until, t)
 
     def quiet_for(self) -> float | None:
@@ -184,7 +264,7 @@ class SoundTrackListener:
 
     def close(self) -> None:
         self._closing.set()
-        self._judged.end()  # a decoder waiting for the frames to catch up stops waiting
+        self._decoded.end()  # a decoder waiting for the frames to catch up stops waiting
         self._thread.join(timeout=2.0)
         with contextlib.suppress(Exception):
             self._container.close()
@@ -207,6 +287,7 @@ class MicrophoneListener:
         own_sound: Callable[[float], bool] = lambda _t: False,
         on_state: Callable[[str], None] | None = None,
         retry: float = 1.0,
+        context: float = CONTEXT_SECONDS,
     ) -> None:
         self.device, self.origin, self.own_sound, self.retry = device, origin, own_sound, retry
         self.detector = detector or make_detector()
@@ -217,7 +298,10 @@ class MicrophoneListener:
         self._rate = RATE
         self._blocks: deque[tuple[float, np.ndarray]] = deque(maxlen=max(4, int(QUEUE_SECONDS * RATE / 512)))
         self._arrived = threading.Event()
-        self._judged = _Judged()
+        self._judge = Judge(self.detector, context)
+        self.listening = True  # the detector runs only while this is set (a cue waits)
+        self._forget = threading.Event()  # the worker starts afresh (the microphone came back)
+        self._judged = _Handoff()
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._opened = time.perf_counter()
@@ -229,7 +313,11 @@ class MicrophoneListener:
 
     @property
     def detector_seconds(self) -> float:
-        return self._judged.seconds
+        return self._judge.seconds
+
+    @property
+    def judged_seconds(self) -> float:
+        return self._judge.judged_seconds
 
     def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice's signature
         self._last_block = time.perf_counter()
@@ -238,19 +326,18 @@ class MicrophoneListener:
         self._arrived.set()
 
     def _run(self) -> None:
-        framer = Framer(self.detector)
         while not self._closing.is_set():
             if not self._arrived.wait(0.2):
                 continue
             self._arrived.clear()
             origin = self.origin()
             while self._blocks:
+                if self._forget.is_set():
+                    self._forget.clear()
+                    self._judge.forget()
                 stamp, block = self._blocks.popleft()
-                t0 = time.perf_counter()
-                judged = framer.feed(resample(block, self._rate))
                 end_t = stamp - origin  # the block's end on the session clock
-                items = [(end_t - (framer.samples - end) / RATE, speech) for end, speech in judged]
-                self._judged.put(items, time.perf_counter() - t0)
+                self._judged.put(self._judge.feed(end_t, resample(block, self._rate), self.listening))
 
     def _open(self):
         import sounddevice as sd
@@ -292,6 +379,7 @@ class MicrophoneListener:
                     self._opened = -math.inf  # it has delivered steadily: from now on a stall is a loss
                 if self.lost and established:
                     self._blocks.clear()
+                    self._forget.set()
                     self.state = SpeechState()  # what was heard before the loss says nothing of now
                     self.lost = False
                     self.on_state("microphone_back")
@@ -320,9 +408,12 @@ class MicrophoneListener:
                 return
             self._stream = stream
 
-    def advance(self, t: float) -> None:
+    def advance(self, t: float, listening: bool = True) -> None:
         """Hear what the detector has judged so far (live: it is all in the past); frames while
-        the tool's own cue played are ignored."""
+        the tool's own cue played are ignored. The detector runs while `listening` (a cue waits)."""
+        if listening and not self.listening:
+            self.state.wake()
+        self.listening = listening
         for end, speech in self._judged.take():
             if self.own_sound(end):
                 self.state.ignore(end)
@@ -361,6 +452,7 @@ def open_listener(options, source: str, origin, own_sound, on_state):
     if not options.on:
         return None
     detector = make_detector(options.detector)
+    context = max(CONTEXT_SECONDS, options.pause + 0.5)  # a whole pause, and the detector's warm-up
     if options.listen_to_source:
-        return SoundTrackListener(source, detector)
-    return MicrophoneListener(options.microphone, detector, origin, own_sound, on_state)
+        return SoundTrackListener(source, detector, context)
+    return MicrophoneListener(options.microphone, detector, origin, own_sound, on_state, context=context)

@@ -8,8 +8,8 @@ Two detectors behind one small interface, both running inside their PyPI wheels 
 * ``webrtc``: WebRTC's classic GMM detector (webrtcvad-wheels; the plain webrtcvad package breaks
   on setuptools 81 and later), on 30 ms frames, aggressiveness 0..3.
 
-Only "speech / no speech" per frame leaves this module; no sound is kept beyond the frame that
-is being judged.
+Only "speech / no speech" per frame leaves this module; the listeners
+(fer_audio/sound/listening.py) hold at most the last second of sound in memory, and write none.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ class SpeechDetector(Protocol):
         """One frame of int16 samples (exactly frame_samples) -> whether it holds speech."""
         ...
 
+    def reset(self) -> None:
+        """Forget what was heard before (the next frame starts a new stretch of sound)."""
+        ...
+
 
 class SileroDetector:
     name = "silero"
@@ -48,6 +52,9 @@ class SileroDetector:
     def is_speech(self, frame: np.ndarray) -> bool:
         return self.probability(frame) >= self.threshold
 
+    def reset(self) -> None:
+        self._vad.reset()
+
 
 class WebRtcDetector:
     name = "webrtc"
@@ -56,10 +63,15 @@ class WebRtcDetector:
     def __init__(self, aggressiveness: int = 2) -> None:
         import webrtcvad
 
-        self._vad = webrtcvad.Vad(aggressiveness)
+        self._new = lambda: webrtcvad.Vad(aggressiveness)
+        self._vad = self._new()
 
     def is_speech(self, frame: np.ndarray) -> bool:
         return bool(self._vad.is_speech(np.ascontiguousarray(frame, "<i2").tobytes(), RATE))
+
+    def reset(self) -> None:
+        """WebRTC's detector adapts its noise estimate as it goes; a new one starts afresh."""
+        self._vad = self._new()
 
 
 def make_detector(name: str = "silero") -> SpeechDetector:

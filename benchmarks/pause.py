@@ -51,6 +51,7 @@ SENTENCES = [
     "I'm not sure, but I think the shop closes at six.",
 ]
 WAITING = PauseOptions(wait="all", listen_to_source=True)  # --wait-for-pause --listen-to-source
+FLOOR_WAITS = (WAITING.max_wait, 5.0)  # the floor is given for the default --max-wait and a longer one
 GAPS = [0.15, 0.25, 0.4, 0.6, 0.9, 1.3, 2.0, 0.35, 0.5, 0.8, 1.1]  # s between the sentences
 
 
@@ -309,7 +310,35 @@ def run_live(
         "dropped": [r for r in cues if "dropped" in r],
         "waits": [r["played"] - r["due"] for r in cues if "played" in r],
         "detector_s": session.listener.detector_seconds if session.listener else 0.0,
+        "judged_s": session.listener.judged_seconds if session.listener else 0.0,
     }
+
+
+def least_overlap(
+    cues: list[dict], speech: np.ndarray, frame_s: float, max_wait: float
+) -> tuple[float, float]:
+    """The floor under any gate that plays every cue within `max_wait` s of its due time: each cue
+    placed, knowing the speech to come, where it sounds over the least speech (cues on their own,
+    so a floor, not a schedule): (seconds of cue sound, seconds of it over speech). After the
+    clip's end there is no speech."""
+    hop = 0.01
+    t = np.arange(int(len(speech) * frame_s / hop)) * hop + hop / 2
+    heard = speech[np.minimum((t / frame_s).astype(int), len(speech) - 1)]
+    cum = np.r_[0, np.cumsum(heard)]
+    total = over = 0.0
+    for c in cues:
+        n = int(round(c["sounds_s"] / hop))
+        starts = int(c["due"] / hop) + np.arange(int(round(max_wait / hop)) + 1)
+        a, b = np.minimum(starts, len(heard)), np.minimum(starts + n, len(heard))
+        over += float((cum[b] - cum[a]).min()) * hop
+        total += n * hop
+    return total, over
+
+
+def floor_text(floors: dict[float, tuple[float, float]]) -> str:
+    return "the floor under any gate, knowing the speech to come: " + ", ".join(
+        f"{o / c:.1%} with --max-wait {w:g}" for w, (c, o) in floors.items() if c
+    )
 
 
 def wait_figures(waits: list[float]) -> dict:
@@ -350,12 +379,16 @@ def bench_live_pauses() -> dict:
                 waits: list[float] = []
                 played = dropped = 0
                 kinds: Counter = Counter()
+                floors = dict.fromkeys(FLOOR_WAITS, (0.0, 0.0))
                 for path in clips:
                     r = run_live(path, sensitivity, WAITING if wait else None, folder)
                     heard = cue_audio(r["wav"])
                     c, o = overlap(heard, *marks[path])
                     cue_s, over_s = cue_s + c, over_s + o
                     over_loud += overlap(heard, *loud[path])[1]
+                    for w in floors:
+                        fc, fo = least_overlap(r["played"], *marks[path], w)
+                        floors[w] = (floors[w][0] + fc, floors[w][1] + fo)
                     waits += r["waits"]
                     played += len(r["played"])
                     kinds.update(c["emotion"] or c["kind"] for c in r["played"])
@@ -371,12 +404,15 @@ def bench_live_pauses() -> dict:
                     "share_over_loud_sound": over_loud / cue_s if cue_s else float("nan"),
                     **wait_figures(waits),
                 }
+                if wait:
+                    row["floor_share"] = {w: o / c if c else float("nan") for w, (c, o) in floors.items()}
                 out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
                 say(
                     f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
                     f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
                     f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
                     f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); {wait_text(row)}"
+                    + (f"; {floor_text(floors)}" if wait else "")
                 )
         out["conversation"] = bench_conversation(folder)
         out["fps"] = fps_ratio(clips, folder)
@@ -407,10 +443,14 @@ def bench_conversation(folder: Path) -> dict:
             cue_s = over_s = 0.0
             waits: list[float] = []
             played = 0
+            floors = dict.fromkeys(FLOOR_WAITS, (0.0, 0.0))
             for path, truth in made:
                 r = run_live(path, sensitivity, WAITING if wait else None, folder)
                 c, o = overlap(cue_audio(r["wav"]), truth, 0.01)
                 cue_s, over_s = cue_s + c, over_s + o
+                for w in floors:
+                    fc, fo = least_overlap(r["played"], truth, 0.01, w)
+                    floors[w] = (floors[w][0] + fc, floors[w][1] + fo)
                 waits += r["waits"]
                 played += len(r["played"])
             row = {
@@ -418,18 +458,21 @@ def bench_conversation(folder: Path) -> dict:
                 "share_over_speech": over_s / cue_s if cue_s else float("nan"),
                 **wait_figures(waits),
             }
+            if wait:
+                row["floor_share"] = {w: o / c if c else float("nan") for w, (c, o) in floors.items()}
             out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
             say(
                 f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
                 f"{row['share_over_speech']:.1%} of their audio over the sentences; {wait_text(row)}"
+                + (f"; {floor_text(floors)}" if wait else "")
             )
     return out
 
 
 def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
-    """live's frames per second with the detector on / off, alternated, on the longest clip."""
+    """live's frames per second with the detector on / off, alternated, on the largest clip file."""
     path = max(clips, key=lambda p: p.stat().st_size)
-    on, off, detector = [], [], []
+    on, off, detector, judged = [], [], [], []
     run_live(path, "medium", WAITING, folder, no_audio=True)  # warm
     for _ in range(rounds):
         r_off = run_live(path, "medium", None, folder, no_audio=True)
@@ -437,13 +480,16 @@ def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
         off.append(r_off["fps"])
         on.append(r_on["fps"])
         detector.append(r_on["detector_s"])
+        judged.append(r_on["judged_s"])
     ratio = float(np.median(on) / np.median(off))
     frames = SileroDetector.frame_samples  # the default detector's frame
-    per_frame = 1000 * float(np.median(detector)) / (path_seconds(path) * RATE / frames)
+    per_frame = 1000 * float(np.median(detector)) / (float(np.median(judged)) * RATE / frames)
+    share = float(np.median(judged)) / path_seconds(path)
     say(
         f"  frames per second on {path.name}, as fast as it goes (--no-realtime): with the detector "
         f"{np.median(on):.1f}, without {np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated "
-        f"runs); the detector {per_frame:.2f} ms per {1000 * frames / RATE:.0f} ms of sound"
+        f"runs); the detector {per_frame:.2f} ms per {1000 * frames / RATE:.0f} ms frame it judged, and it "
+        f"judged {share:.0%} of the sound (only while a cue waited)"
     )
     paced_off = run_live(path, "medium", None, folder, no_audio=True, realtime=True)["fps"]
     paced_on = run_live(path, "medium", WAITING, folder, no_audio=True, realtime=True)["fps"]
@@ -457,6 +503,7 @@ def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
         "fps_off": float(np.median(off)),
         "ratio": ratio,
         "detector_ms_per_frame": per_frame,
+        "share_judged": share,
         "realtime_fps_on": paced_on,
         "realtime_fps_off": paced_off,
         "realtime_ratio": paced_on / paced_off,

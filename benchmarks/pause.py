@@ -8,8 +8,10 @@
    `--cue speech --listen-to-source --no-realtime --audio-out`, at the default sensitivity and at
    high, with and without --wait-for-pause: the share of spoken-cue audio over the partner's
    speech (speech as the detector marks it on the clip's own sound; the cue audio read back from
-   the WAV), the delay added (median, 90th percentile, max), the cues dropped as stale.
-3. live's frames per second with the detector on, as a ratio against the same clip with it off,
+   the WAV), the delay added (median, 90th percentile, max), the cues dropped as stale; and the
+   floor under any gate that keeps --max-wait (each cue placed knowing the speech to come).
+   The same on turn-taking: the clips' faces with espeak-ng sentences as their sound.
+3. live's frames per second with the detector on, as a ratio against the same clips with it off,
    the runs alternated in one process.
 """
 
@@ -306,6 +308,8 @@ def run_live(
     return {
         "wav": wav,
         "fps": summary.fps,
+        "frames": summary.frames,
+        "seconds": summary.seconds,
         "played": [r for r in cues if "played" in r],
         "dropped": [r for r in cues if "dropped" in r],
         "waits": [r["played"] - r["due"] for r in cues if "played" in r],
@@ -316,29 +320,52 @@ def run_live(
 
 def least_overlap(
     cues: list[dict], speech: np.ndarray, frame_s: float, max_wait: float
-) -> tuple[float, float]:
+) -> tuple[float, float, list[float]]:
     """The floor under any gate that plays every cue within `max_wait` s of its due time: each cue
-    placed, knowing the speech to come, where it sounds over the least speech (cues on their own,
-    so a floor, not a schedule): (seconds of cue sound, seconds of it over speech). After the
-    clip's end there is no speech."""
+    placed, knowing the speech to come, where it sounds over the least speech, the earliest such
+    place (cues on their own, so a floor, not a schedule): (seconds of cue sound, seconds of it
+    over speech, each cue's wait there). After the clip's end there is no speech."""
     hop = 0.01
     t = np.arange(int(len(speech) * frame_s / hop)) * hop + hop / 2
     heard = speech[np.minimum((t / frame_s).astype(int), len(speech) - 1)]
     cum = np.r_[0, np.cumsum(heard)]
-    total = over = 0.0
+    total, over, waits = 0.0, 0.0, []
     for c in cues:
         n = int(round(c["sounds_s"] / hop))
         starts = int(c["due"] / hop) + np.arange(int(round(max_wait / hop)) + 1)
         a, b = np.minimum(starts, len(heard)), np.minimum(starts + n, len(heard))
-        over += float((cum[b] - cum[a]).min()) * hop
+        best = int(np.argmin(cum[b] - cum[a]))
+        over += float(cum[b[best]] - cum[a[best]]) * hop
         total += n * hop
-    return total, over
+        waits.append(best * hop)
+    return total, over, waits
 
 
-def floor_text(floors: dict[float, tuple[float, float]]) -> str:
-    return "the floor under any gate, knowing the speech to come: " + ", ".join(
-        f"{o / c:.1%} with --max-wait {w:g}" for w, (c, o) in floors.items() if c
-    )
+class Floor:
+    """least_overlap summed over clips, for each --max-wait in FLOOR_WAITS."""
+
+    def __init__(self) -> None:
+        self.rows = {w: [0.0, 0.0, []] for w in FLOOR_WAITS}
+
+    def add(self, cues: list[dict], speech: np.ndarray, frame_s: float) -> None:
+        for w, row in self.rows.items():
+            c, o, waits = least_overlap(cues, speech, frame_s, w)
+            row[0] += c
+            row[1] += o
+            row[2] += waits
+
+    def figures(self) -> dict:
+        return {
+            w: {"share_over_speech": o / c if c else float("nan"), "wait_median_s": float(np.median(x or 0))}
+            for w, (c, o, x) in self.rows.items()
+        }
+
+    def text(self) -> str:
+        return "the floor under any gate, knowing the speech to come: " + "; ".join(
+            f"--max-wait {w:g}: {row['share_over_speech']:.1%} over speech, median wait "
+            f"{row['wait_median_s']:.2f} s"
+            for w, row in self.figures().items()
+        )
 
 
 def wait_figures(waits: list[float]) -> dict:
@@ -379,16 +406,14 @@ def bench_live_pauses() -> dict:
                 waits: list[float] = []
                 played = dropped = 0
                 kinds: Counter = Counter()
-                floors = dict.fromkeys(FLOOR_WAITS, (0.0, 0.0))
+                floor = Floor()
                 for path in clips:
                     r = run_live(path, sensitivity, WAITING if wait else None, folder)
                     heard = cue_audio(r["wav"])
                     c, o = overlap(heard, *marks[path])
                     cue_s, over_s = cue_s + c, over_s + o
                     over_loud += overlap(heard, *loud[path])[1]
-                    for w in floors:
-                        fc, fo = least_overlap(r["played"], *marks[path], w)
-                        floors[w] = (floors[w][0] + fc, floors[w][1] + fo)
+                    floor.add(r["played"], *marks[path])
                     waits += r["waits"]
                     played += len(r["played"])
                     kinds.update(c["emotion"] or c["kind"] for c in r["played"])
@@ -405,14 +430,14 @@ def bench_live_pauses() -> dict:
                     **wait_figures(waits),
                 }
                 if wait:
-                    row["floor_share"] = {w: o / c if c else float("nan") for w, (c, o) in floors.items()}
+                    row["floor"] = floor.figures()
                 out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
                 say(
                     f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
                     f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
                     f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
                     f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); {wait_text(row)}"
-                    + (f"; {floor_text(floors)}" if wait else "")
+                    + (f"; {floor.text()}" if wait else "")
                 )
         out["conversation"] = bench_conversation(folder)
         out["fps"] = fps_ratio(clips, folder)
@@ -443,14 +468,12 @@ def bench_conversation(folder: Path) -> dict:
             cue_s = over_s = 0.0
             waits: list[float] = []
             played = 0
-            floors = dict.fromkeys(FLOOR_WAITS, (0.0, 0.0))
+            floor = Floor()
             for path, truth in made:
                 r = run_live(path, sensitivity, WAITING if wait else None, folder)
                 c, o = overlap(cue_audio(r["wav"]), truth, 0.01)
                 cue_s, over_s = cue_s + c, over_s + o
-                for w in floors:
-                    fc, fo = least_overlap(r["played"], truth, 0.01, w)
-                    floors[w] = (floors[w][0] + fc, floors[w][1] + fo)
+                floor.add(r["played"], truth, 0.01)
                 waits += r["waits"]
                 played += len(r["played"])
             row = {
@@ -459,51 +482,60 @@ def bench_conversation(folder: Path) -> dict:
                 **wait_figures(waits),
             }
             if wait:
-                row["floor_share"] = {w: o / c if c else float("nan") for w, (c, o) in floors.items()}
+                row["floor"] = floor.figures()
             out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
             say(
                 f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
                 f"{row['share_over_speech']:.1%} of their audio over the sentences; {wait_text(row)}"
-                + (f"; {floor_text(floors)}" if wait else "")
+                + (f"; {floor.text()}" if wait else "")
             )
     return out
 
 
 def fps_ratio(clips: list[Path], folder: Path, rounds: int = 3) -> dict:
-    """live's frames per second with the detector on / off, alternated, on the largest clip file."""
-    path = max(clips, key=lambda p: p.stat().st_size)
-    on, off, detector, judged = [], [], [], []
-    run_live(path, "medium", WAITING, folder, no_audio=True)  # warm
+    """live's frames per second with the detector on / off, as fast as it goes, over all `clips`
+    (frames over seconds, pooled), the two alternated clip by clip; then in real time on the
+    largest clip file."""
+    on, off = [], []
+    judged = spent = sound = 0.0
+    run_live(clips[0], "medium", WAITING, folder, no_audio=True)  # warm
     for _ in range(rounds):
-        r_off = run_live(path, "medium", None, folder, no_audio=True)
-        r_on = run_live(path, "medium", WAITING, folder, no_audio=True)
-        off.append(r_off["fps"])
-        on.append(r_on["fps"])
-        detector.append(r_on["detector_s"])
-        judged.append(r_on["judged_s"])
+        frames = {True: 0, False: 0}
+        seconds = {True: 0.0, False: 0.0}
+        for path in clips:
+            for listening in (False, True):
+                r = run_live(path, "medium", WAITING if listening else None, folder, no_audio=True)
+                frames[listening] += r["frames"]
+                seconds[listening] += r["seconds"]
+                if listening:
+                    judged += r["judged_s"]
+                    spent += r["detector_s"]
+                    sound += path_seconds(path)
+        on.append(frames[True] / seconds[True])
+        off.append(frames[False] / seconds[False])
     ratio = float(np.median(on) / np.median(off))
-    frames = SileroDetector.frame_samples  # the default detector's frame
-    per_frame = 1000 * float(np.median(detector)) / (float(np.median(judged)) * RATE / frames)
-    share = float(np.median(judged)) / path_seconds(path)
+    frame_s = SileroDetector.frame_samples / RATE  # the default detector's frame
+    per_frame = 1000 * spent / (judged / frame_s) if judged else float("nan")
     say(
-        f"  frames per second on {path.name}, as fast as it goes (--no-realtime): with the detector "
-        f"{np.median(on):.1f}, without {np.median(off):.1f}: {ratio:.2f}x (median of {rounds} alternated "
-        f"runs); the detector {per_frame:.2f} ms per {1000 * frames / RATE:.0f} ms frame it judged, and it "
-        f"judged {share:.0%} of the sound (only while a cue waited)"
+        f"  frames per second over the {len(clips)} clips, as fast as they go (--no-realtime): with the "
+        f"detector {np.median(on):.1f}, without {np.median(off):.1f}: {ratio:.2f}x (median of {rounds} "
+        f"alternated rounds); the detector judged {judged / sound:.0%} of the sound (only while a cue "
+        f"waited, and the second before), {per_frame:.2f} ms per {1000 * frame_s:.0f} ms frame"
     )
+    path = max(clips, key=lambda p: p.stat().st_size)
     paced_off = run_live(path, "medium", None, folder, no_audio=True, realtime=True)["fps"]
     paced_on = run_live(path, "medium", WAITING, folder, no_audio=True, realtime=True)["fps"]
     say(
-        f"  in real time (paced as a camera is): {paced_on:.1f} frames per second with the detector, "
-        f"{paced_off:.1f} without: {paced_on / paced_off:.2f}x"
+        f"  in real time (paced as a camera is) on {path.name}: {paced_on:.1f} frames per second with the "
+        f"detector, {paced_off:.1f} without: {paced_on / paced_off:.2f}x"
     )
     return {
-        "clip": path.name,
         "fps_on": float(np.median(on)),
         "fps_off": float(np.median(off)),
         "ratio": ratio,
         "detector_ms_per_frame": per_frame,
-        "share_judged": share,
+        "share_judged": judged / sound,
+        "realtime_clip": path.name,
         "realtime_fps_on": paced_on,
         "realtime_fps_off": paced_off,
         "realtime_ratio": paced_on / paced_off,

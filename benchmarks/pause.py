@@ -6,9 +6,10 @@
    partner's words), how many of the gaps long enough for a cue are found; ms per frame; start-up.
 2. live on every clip of ../shared/datasets/realworld/natural/ that has a sound track, as
    `--cue speech --listen-to-source --no-realtime --audio-out`, at the default sensitivity and at
-   high, with and without --wait-for-pause: the share of spoken-cue audio over the partner's
-   speech (speech as the detector marks it on the clip's own sound; the cue audio read back from
-   the WAV), the delay added (median, 90th percentile, max), the cues dropped as stale; and the
+   high, with and without --wait-for-pause: the share of spoken event-cue audio over the
+   partner's speech (speech as the detector marks it on the clip's own sound; the cue audio read
+   back from the WAV where the events log says an event cue sounds, so the "Stopped" said as a
+   clip ends, a state cue no gate holds, is counted apart), the delay added (median, 90th percentile, max), the cues dropped as stale; and the
    floor under any gate that keeps --max-wait (each cue placed knowing the speech to come).
    The same on turn-taking: the clips' faces with espeak-ng sentences as their sound.
 3. live's frames per second with the detector on, as a ratio against the same clips with it off,
@@ -260,6 +261,19 @@ def cue_audio(wav: Path) -> np.ndarray:
     return env > 200
 
 
+def event_cues(heard: np.ndarray, played: list[dict]) -> np.ndarray:
+    """`heard` (cue_audio) kept only where an event cue sounds: each from when it was played, or
+    when the one before it ended (the sound plays one cue at a time), for its `sounds_s`. State
+    cues (the "Stopped" as a clip ends and stops the session) are never held, and not counted."""
+    keep = np.zeros(len(heard), bool)
+    end = 0.0
+    for cue in sorted(played, key=lambda c: c["played"]):
+        start = max(cue["played"], end)
+        end = start + cue["sounds_s"]
+        keep[int(start / 0.01) : int(np.ceil(end / 0.01))] = True
+    return heard & keep
+
+
 def overlap(cue: np.ndarray, speech: np.ndarray, frame_s: float) -> tuple[float, float]:
     """(seconds of cue audio, seconds of it over speech)."""
     t = np.arange(len(cue)) * 0.01 + 0.005
@@ -402,17 +416,20 @@ def bench_live_pauses() -> dict:
         folder = Path(tmp)
         for sensitivity in ("medium", "high"):
             for wait in (False, True):
-                cue_s = over_s = over_loud = 0.0
+                cue_s = over_s = over_loud = all_s = all_over = 0.0
                 waits: list[float] = []
                 played = dropped = 0
                 kinds: Counter = Counter()
                 floor = Floor()
                 for path in clips:
                     r = run_live(path, sensitivity, WAITING if wait else None, folder)
-                    heard = cue_audio(r["wav"])
+                    every = cue_audio(r["wav"])
+                    heard = event_cues(every, r["played"])
                     c, o = overlap(heard, *marks[path])
                     cue_s, over_s = cue_s + c, over_s + o
                     over_loud += overlap(heard, *loud[path])[1]
+                    c, o = overlap(every, *marks[path])
+                    all_s, all_over = all_s + c, all_over + o
                     floor.add(r["played"], *marks[path])
                     waits += r["waits"]
                     played += len(r["played"])
@@ -427,6 +444,7 @@ def bench_live_pauses() -> dict:
                     "cue_seconds_over_speech": over_s,
                     "share_over_speech": share,
                     "share_over_loud_sound": over_loud / cue_s if cue_s else float("nan"),
+                    "share_over_speech_with_state_cues": all_over / all_s if all_s else float("nan"),
                     **wait_figures(waits),
                 }
                 if wait:
@@ -436,7 +454,8 @@ def bench_live_pauses() -> dict:
                     f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
                     f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
                     f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
-                    f"({row['share_over_loud_sound']:.1%} over the clip's loud sound); {wait_text(row)}"
+                    f"({row['share_over_loud_sound']:.1%} over the clip's loud sound; with the state cues "
+                    f"{row['share_over_speech_with_state_cues']:.1%} over speech); {wait_text(row)}"
                     + (f"; {floor.text()}" if wait else "")
                 )
         out["conversation"] = bench_conversation(folder)
@@ -465,20 +484,24 @@ def bench_conversation(folder: Path) -> dict:
     out: dict = {}
     for sensitivity in ("medium", "high"):
         for wait in (False, True):
-            cue_s = over_s = 0.0
+            cue_s = over_s = all_s = all_over = 0.0
             waits: list[float] = []
             played = 0
             floor = Floor()
             for path, truth in made:
                 r = run_live(path, sensitivity, WAITING if wait else None, folder)
-                c, o = overlap(cue_audio(r["wav"]), truth, 0.01)
+                every = cue_audio(r["wav"])
+                c, o = overlap(event_cues(every, r["played"]), truth, 0.01)
                 cue_s, over_s = cue_s + c, over_s + o
+                c, o = overlap(every, truth, 0.01)
+                all_s, all_over = all_s + c, all_over + o
                 floor.add(r["played"], truth, 0.01)
                 waits += r["waits"]
                 played += len(r["played"])
             row = {
                 "cues_played": played,
                 "share_over_speech": over_s / cue_s if cue_s else float("nan"),
+                "share_over_speech_with_state_cues": all_over / all_s if all_s else float("nan"),
                 **wait_figures(waits),
             }
             if wait:
@@ -486,7 +509,8 @@ def bench_conversation(folder: Path) -> dict:
             out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
             say(
                 f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
-                f"{row['share_over_speech']:.1%} of their audio over the sentences; {wait_text(row)}"
+                f"{row['share_over_speech']:.1%} of their audio over the sentences (with the state cues "
+                f"{row['share_over_speech_with_state_cues']:.1%}); {wait_text(row)}"
                 + (f"; {floor.text()}" if wait else "")
             )
     return out

@@ -397,3 +397,18 @@ def test_the_benchmarks_floor_places_each_cue_where_it_sounds_over_the_least_spe
     assert floor([cue], 1.0) == pytest.approx((0.5, 0.5, 0.0))  # the pause is too far: at once
     assert floor([cue], 1.8) == pytest.approx((0.5, 0.2, 1.8))  # part of it reaches the pause
     assert floor([{"due": 9.8, "sounds_s": 0.5}], 2.0) == pytest.approx((0.5, 0.0, 0.2))  # after the end
+
+
+def test_the_benchmark_counts_the_sound_of_event_cues_played_one_at_a_time():
+    from benchmarks.pause import event_cues
+
+    heard = np.ones(1000, bool)  # 10 ms frames: something sounds all along (cues, then "Stopped")
+    played = [
+        {"played": 1.0, "sounds_s": 0.5},
+        {"played": 1.2, "sounds_s": 0.3},
+        {"played": 5.0, "sounds_s": 0.2},
+    ]
+    kept = np.flatnonzero(event_cues(heard, played)) * 0.01
+    # the second waits for the first to end (1.5 to 1.8); the state cue after 5.2 s is not counted
+    assert kept.min() == pytest.approx(1.0) and kept.max() == pytest.approx(5.19)
+    assert len(kept) == 50 + 30 + 20

@@ -9,8 +9,9 @@
    high, with and without --wait-for-pause: the share of spoken event-cue audio over the
    partner's speech (speech as the detector marks it on the clip's own sound; the cue audio read
    back from the WAV where the events log says an event cue sounds, so the "Stopped" said as a
-   clip ends, a state cue no gate holds, is counted apart), the delay added (median, 90th percentile, max), the cues dropped as stale; and the
-   floor under any gate that keeps --max-wait (each cue placed knowing the speech to come).
+   clip ends, a state cue no gate holds, is counted apart), the delay added (median, 90th
+   percentile, max), the cues dropped as stale; and the floor under any gate that keeps
+   --max-wait (the cues placed knowing the speech to come).
    The same on turn-taking: the clips' faces with espeak-ng sentences as their sound.
 3. live's frames per second with the detector on, as a ratio against the same clips with it off,
    the runs alternated in one process.
@@ -335,24 +336,44 @@ def run_live(
 def least_overlap(
     cues: list[dict], speech: np.ndarray, frame_s: float, max_wait: float
 ) -> tuple[float, float, list[float]]:
-    """The floor under any gate that plays every cue within `max_wait` s of its due time: each cue
-    placed, knowing the speech to come, where it sounds over the least speech, the earliest such
-    place (cues on their own, so a floor, not a schedule): (seconds of cue sound, seconds of it
-    over speech, each cue's wait there). After the clip's end there is no speech."""
+    """The floor under any gate that plays every cue within `max_wait` s of its due time, one at a
+    time in the order they fell due (as the sound plays them: a cue whose time has come while
+    another sounds follows it at once): of all such schedules, knowing the speech to come, the one
+    whose cues sound over the least speech, the earliest of equals. (seconds of cue sound, seconds
+    of it over speech, each cue's wait). After the clip's end there is no speech."""
     hop = 0.01
     t = np.arange(int(len(speech) * frame_s / hop)) * hop + hop / 2
     heard = speech[np.minimum((t / frame_s).astype(int), len(speech) - 1)]
     cum = np.r_[0, np.cumsum(heard)]
-    total, over, waits = 0.0, 0.0, []
+
+    def over_at(starts: np.ndarray, n: int) -> np.ndarray:
+        return cum[np.minimum(starts + n, len(heard))] - cum[np.minimum(starts, len(heard))]
+
+    cues = sorted(cues, key=lambda c: c["due"])
+    layers = []  # per cue: (starts, total cost up to it, the previous cue's start index, length)
     for c in cues:
-        n = int(round(c["sounds_s"] / hop))
-        starts = int(c["due"] / hop) + np.arange(int(round(max_wait / hop)) + 1)
-        a, b = np.minimum(starts, len(heard)), np.minimum(starts + n, len(heard))
-        best = int(np.argmin(cum[b] - cum[a]))
-        over += float(cum[b[best]] - cum[a[best]]) * hop
-        total += n * hop
-        waits.append(best * hop)
-    return total, over, waits
+        n, due, wait = (int(round(x / hop)) for x in (c["sounds_s"], c["due"], max_wait))
+        if not layers:
+            starts = due + np.arange(wait + 1)
+            cost, back = over_at(starts, n).astype(float), np.full(len(starts), -1)
+        else:
+            p_starts, p_cost, _, p_n = layers[-1]
+            p_end = p_starts + p_n
+            starts = np.arange(max(due, p_end.min()), max(due + wait, p_end.max()) + 1)
+            s, e = starts[:, None], p_end[None, :]
+            allowed = (s >= e) & ((s <= due + wait) | (s == e))  # its own time, or at once after
+            total = np.where(allowed, p_cost[None, :], np.inf)
+            back = np.argmin(total, axis=1)
+            cost = over_at(starts, n) + total[np.arange(len(starts)), back]
+        layers.append((starts, cost, back, n))
+    waits, over, i = [], 0.0, int(np.argmin(layers[-1][1])) if layers else -1
+    if layers:
+        over = float(layers[-1][1][i]) * hop
+    for (starts, _cost, back, _n), c in zip(layers[::-1], cues[::-1], strict=True):
+        waits.append(starts[i] * hop - c["due"])
+        i = int(back[i])
+    total = sum(int(round(c["sounds_s"] / hop)) for c in cues) * hop
+    return total, over, [max(0.0, w) for w in waits[::-1]]
 
 
 class Floor:

@@ -309,10 +309,12 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
             proc.wait()
         partner.close()
     assert live.returncode == 0, err
-    cues = [json.loads(line) for line in log.read_text().splitlines()]
-    cues = [c for c in cues if "played" in c]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    cues = [c for c in records if "played" in c]
     waits = [c["played"] - c["due"] for c in cues]
     assert cues and max(waits) <= 2.0 + 0.1, waits  # --max-wait is kept
+    # the detector judged the microphone only while cues waited, and the second before each
+    assert 0 < records[-1]["waiting"]["sound_judged_s"] <= sum(waits) + 1.1 * len(cues) < 9
     by_pause = sum(0.1 < w < 1.95 for w in waits)
     by_max_wait = sum(w >= 1.95 for w in waits)
     assert by_pause >= 1, waits  # some cue waited and found a pause
@@ -397,6 +399,11 @@ def test_the_benchmarks_floor_places_each_cue_where_it_sounds_over_the_least_spe
     assert floor([cue], 1.0) == pytest.approx((0.5, 0.5, 0.0))  # the pause is too far: at once
     assert floor([cue], 1.8) == pytest.approx((0.5, 0.2, 1.8))  # part of it reaches the pause
     assert floor([{"due": 9.8, "sounds_s": 0.5}], 2.0) == pytest.approx((0.5, 0.0, 0.2))  # after the end
+    two = [{"due": 1.0, "sounds_s": 0.5}, {"due": 1.1, "sounds_s": 0.5}]
+    assert floor(two, 2.5) == pytest.approx((1.0, 0.0, 2.0, 2.4))  # one after the other in the pause
+    speech[370:400] = True  # a pause of 0.7 s: room for one and a bit
+    assert floor(two, 2.5) == pytest.approx((1.0, 0.3, 1.7, 2.1))  # the least over speech, earliest
+    assert floor(two, 0.5) == pytest.approx((1.0, 1.0, 0.0, 0.4))  # no pause in reach: at once, in turn
 
 
 def test_the_benchmark_counts_the_sound_of_event_cues_played_one_at_a_time():

@@ -213,7 +213,7 @@ class SoundTrackListener:
         self.state = SpeechState()
         self.error = ""  # why the track stopped decoding ('' while all is well)
         self._judge = Judge(self.detector, context)
-        self._listening = True
+        self._listening = False  # judging (a cue waits); it starts with the first advance that asks
         self._decoded = _Handoff(ahead=TRACK_AHEAD_SECONDS)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sound-track", daemon=True)
@@ -299,7 +299,9 @@ class MicrophoneListener:
         self._blocks: deque[tuple[float, np.ndarray]] = deque(maxlen=max(4, int(QUEUE_SECONDS * RATE / 512)))
         self._arrived = threading.Event()
         self._judge = Judge(self.detector, context)
-        self.listening = True  # the detector runs only while this is set (a cue waits)
+        # the detector runs while a cue waits: then _want is the number of that stretch of listening
+        # (0: not listening), read once a block by the worker and handed back with what it judged
+        self._want = self._stretches = 0
         self._forget = threading.Event()  # the worker starts afresh (the microphone came back)
         self._judged = _Handoff()
         self._closing = threading.Event()
@@ -337,7 +339,9 @@ class MicrophoneListener:
                     self._judge.forget()
                 stamp, block = self._blocks.popleft()
                 end_t = stamp - origin  # the block's end on the session clock
-                self._judged.put(self._judge.feed(end_t, resample(block, self._rate), self.listening))
+                want = self._want
+                judged = self._judge.feed(end_t, resample(block, self._rate), listening=want > 0)
+                self._judged.put([(end, (want, speech)) for end, speech in judged])
 
     def _open(self):
         import sounddevice as sd
@@ -410,11 +414,18 @@ class MicrophoneListener:
 
     def advance(self, t: float, listening: bool = True) -> None:
         """Hear what the detector has judged so far (live: it is all in the past); frames while
-        the tool's own cue played are ignored. The detector runs while `listening` (a cue waits)."""
-        if listening and not self.listening:
+        the tool's own cue played are ignored. The detector runs while `listening` (a cue waits);
+        what it judged in an earlier stretch of listening is left out, the new stretch's first
+        second says more of now."""
+        if not listening:
+            self._want = 0
+        elif not self._want:
+            self._stretches += 1
+            self._want = self._stretches
             self.state.wake()
-        self.listening = listening
-        for end, speech in self._judged.take():
+        for end, (want, speech) in self._judged.take():
+            if want != self._want:
+                continue
             if self.own_sound(end):
                 self.state.ignore(end)
             else:

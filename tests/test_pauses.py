@@ -81,6 +81,13 @@ def test_the_speech_state_counts_quiet_and_ignores_the_tools_own_sound():
     s.hear(0.9, speech=False)  # a pause is heard after it
     assert s.quiet_for() == pytest.approx(0.3)
     assert (s.frames, s.ignored_frames, s.speech_frames) == (12, 1, 10)
+    fresh = SpeechState()  # a microphone back 30 s into the session: quiet counts from what it hears
+    fresh.hear(30.0, speech=False)
+    assert fresh.quiet_for() == 0.0
+    fresh.hear(30.3, speech=False)
+    assert fresh.quiet_for() == pytest.approx(0.3)
+    fresh.wake()  # a stretch unjudged: not quiet until it hears again
+    assert fresh.quiet_for() == 0.0
 
 
 def _espeak(text: str, tmp_path) -> np.ndarray:

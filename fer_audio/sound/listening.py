@@ -11,6 +11,9 @@ Two sources of sound, one interface (`advance(t)` judges the sound up to session
 * ``SoundTrackListener``: a video file's own sound track (decoded by PyAV, which ships FFmpeg in
   its wheel), judged in step with the file's frames: the same decisions on every run.
 
+Either way the detector runs only while a cue waits (`Judge`): the rest of the time the last
+second of sound is held in memory, and judged first once a cue falls due.
+
 Only "speech / no speech" leaves the detector: no sound is stored or written anywhere.
 """
 
@@ -53,11 +56,11 @@ class SpeechState:
     speech_frames: int = 0
     frames: int = 0
     ignored_frames: int = 0
-    current: bool = True  # False from wake() until a frame judged after it is heard
+    known_from: float | None = None  # s: heard without a break since here (None: nothing yet)
 
     def hear(self, t_end: float, speech: bool) -> None:
         self.frames += 1
-        self.current = True
+        self._known(t_end)
         self.speaking = speech
         if speech:
             self.speech_frames += 1
@@ -69,20 +72,31 @@ class SpeechState:
         and the partner may have spoken under it, so it counts as no pause (a cue due meanwhile
         waits for a pause heard after it)."""
         self.ignored_frames += 1
-        self.current = True
+        self._known(t_end)
         self.speaking = False
         self.last_speech = max(self.last_speech, t_end)
         self.heard_until = max(self.heard_until, t_end)
 
+    def _known(self, t_end: float) -> None:
+        if self.known_from is None:
+            self.known_from = t_end  # from the end of the first frame: a frame's quiet is not a pause
+
+    def silent_until(self, t: float) -> None:
+        """Nothing to hear up to t (a sound track that has ended): silence, and known to be."""
+        self._known(self.heard_until)
+        self.speaking = False
+        self.heard_until = max(self.heard_until, t)
+
     def wake(self) -> None:
         """Listening starts again after a stretch unjudged: what was known before says nothing of
         now, so it is not quiet until the detector has judged the sound up to now."""
-        self.current = False
+        self.known_from = None
 
     def quiet_for(self) -> float:
-        if self.speaking or not self.current:
+        """Seconds of quiet heard up to now: since the last speech, or since listening began."""
+        if self.speaking or self.known_from is None:
             return 0.0
-        return self.heard_until - max(self.last_speech, 0.0)
+        return self.heard_until - max(self.last_speech, self.known_from)
 
 
 class Judge:
@@ -256,8 +270,7 @@ class SoundTrackListener:
             for judged_end, speech in self._judge.feed(end, frame, listening):
                 self.state.hear(judged_end, speech)
         if self._decoded.ended and self._decoded.until < t:
-            self.state.speaking, self.state.current = False, True
-            self.state.heard_until = max(self.state.heard_until, t)
+            self.state.silent_until(t)
 
     def quiet_for(self) -> float | None:
         return self.state.quiet_for()

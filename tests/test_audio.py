@@ -14,7 +14,7 @@ from fer_audio.sound.audio import WavOutput
 from fer_audio.sound.cues import pan_gains, stereo
 from fer_audio.sound.earcons import SAMPLE_RATE, default_cues
 from fer_audio.sound.mixer import Mixer
-from fer_audio.sound.wavio import read_wav
+from fer_audio.sound.wavio import read_wav, write_wav
 
 pytestmark = pytest.mark.audio
 
@@ -273,3 +273,19 @@ def test_a_sound_server_that_dies_and_comes_back_mid_session(null_sink, video_fr
     assert "Expression" not in err and "pa_linux_alsa" not in err  # no third-party lines
     assert "Sound back." in out and out.index("Sound back.") < out.index("Stopped.")
     assert time.monotonic() - killed > 2.0 and "Summary: " in out
+
+
+def test_a_wav_still_being_written_is_incomplete_when_asked(tmp_path):
+    """The speech engine writes its WAV from a thread of its own; read before it has finished, the
+    file holds fewer frames than its header says. Read as complete it is an error (so the speaker
+    waits for the rest: a word cut short was a quieter word); otherwise it reads as far as it goes."""
+    path = tmp_path / "s.wav"
+    write_wav(path, np.linspace(-0.5, 0.5, 1000, dtype=np.float32), 16000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 600])  # 300 frames not there yet
+    with pytest.raises(ValueError, match="incomplete: 700 of 1000 frames"):
+        read_wav(path, complete=True)
+    x, rate = read_wav(path)
+    assert x.shape == (700, 1) and rate == 16000
+    path.write_bytes(data[:-1])  # half a frame short
+    assert read_wav(path)[0].shape == (999, 1)

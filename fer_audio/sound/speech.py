@@ -149,7 +149,7 @@ def _read_when_ready(path: Path, timeout: float = 1.0) -> tuple[np.ndarray, int]
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return read_wav(path)
+            return read_wav(path, complete=True)  # the engine may still be writing it
         except (OSError, ValueError):
             if time.monotonic() > deadline:
                 raise

@@ -11,14 +11,20 @@ import numpy as np
 from fer_audio.outputs import atomic_path
 
 
-def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """(samples (n, channels) float32 in -1..1, sample rate). Raises ValueError with a reason."""
+def read_wav(path: str | os.PathLike[str], complete: bool = False) -> tuple[np.ndarray, int]:
+    """(samples (n, channels) float32 in -1..1, sample rate). Raises ValueError with a reason.
+    complete: a file holding fewer frames than its header says (still being written) is an error;
+    without it they are read as far as they go (some writers that stream leave the size open)."""
     try:
         with wave.open(str(path), "rb") as w:
             rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
-            raw = w.readframes(w.getnframes())
+            frames = w.getnframes()
+            raw = w.readframes(frames)
     except (wave.Error, EOFError) as exc:
         raise ValueError(f"not a PCM WAV file ({exc})") from exc
+    if complete and len(raw) < frames * channels * width:
+        raise ValueError(f"incomplete: {len(raw) // (channels * width)} of {frames} frames")
+    raw = raw[: len(raw) - len(raw) % (channels * width)]  # a partial last frame
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:

@@ -532,10 +532,16 @@ def test_the_rest_face_key_through_the_api_is_in_the_events_log(video, tmp_path)
 def test_volume_is_applied_once_to_spoken_words_and_earcons(video, tmp_path, cue):
     """--volume 0.5 halves what is rendered, spoken words as much as earcons (it used to scale the
     speech twice, to a quarter), measured on the rendered WAV."""
-    peaks = []
+    peaks, cues = [], []
     for volume in (1.0, 0.5):
-        wav = tmp_path / f"{cue}-{volume}.wav"
-        r = run_live("--source", video, "--no-realtime", "--cue", cue, "--volume", volume, "--audio-out", wav)
+        wav, log = tmp_path / f"{cue}-{volume}.wav", tmp_path / f"{cue}-{volume}.jsonl"
+        r = run_live(
+            *("--source", video, "--no-realtime", "--cue", cue, "--volume", volume),
+            *("--audio-out", wav, "--events-log", log),
+        )
         assert r.returncode == 0, r.stderr
         peaks.append(np.abs(read_wav(wav)[0]).max())
-    assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03)
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        cues.append([(c["kind"], c["emotion"], c["confidence"], c["x"]) for c in records if "due" in c])
+    assert cues[0] == cues[1], cues  # the same cues, so the loudest is the same cue
+    assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03), (peaks, cues)

@@ -403,6 +403,56 @@ class Floor:
         )
 
 
+class Tally:
+    """One setting's runs summed over clips: event-cue audio over speech (also over the clip's
+    loud sound, and with the state cues counted), the waits, the cues, the floor."""
+
+    def __init__(self) -> None:
+        self.cue_s = self.over_s = self.all_s = self.all_over = 0.0
+        self.over_loud: float | None = None  # where the clips' loudness was given
+        self.waits: list[float] = []
+        self.played = self.dropped = 0
+        self.kinds: Counter = Counter()
+        self.floor = Floor()
+
+    def add(self, r: dict, speech: np.ndarray, frame_s: float, loud: tuple | None = None) -> None:
+        """One run_live result against its clip's speech (bool per frame of frame_s seconds);
+        `loud`: loud_marks of the same clip."""
+        every = cue_audio(r["wav"])
+        heard = event_cues(every, r["played"])
+        c, o = overlap(heard, speech, frame_s)
+        self.cue_s, self.over_s = self.cue_s + c, self.over_s + o
+        if loud is not None:
+            self.over_loud = (self.over_loud or 0.0) + overlap(heard, *loud)[1]
+        c, o = overlap(every, speech, frame_s)
+        self.all_s, self.all_over = self.all_s + c, self.all_over + o
+        self.floor.add(r["played"], speech, frame_s)
+        self.waits += r["waits"]
+        self.played += len(r["played"])
+        self.dropped += len(r["dropped"])
+        self.kinds.update(c["emotion"] or c["kind"] for c in r["played"])
+
+    def row(self, wait: bool) -> dict:
+        def share(over: float, total: float) -> float:
+            return over / total if total else float("nan")
+
+        row = {
+            "cues_played": self.played,
+            "kinds": dict(self.kinds),
+            "cues_dropped_stale": self.dropped,
+            "cue_seconds": self.cue_s,
+            "cue_seconds_over_speech": self.over_s,
+            "share_over_speech": share(self.over_s, self.cue_s),
+            "share_over_speech_with_state_cues": share(self.all_over, self.all_s),
+            **wait_figures(self.waits),
+        }
+        if self.over_loud is not None:
+            row["share_over_loud_sound"] = share(self.over_loud, self.cue_s)
+        if wait:
+            row["floor"] = self.floor.figures()
+        return row
+
+
 def wait_figures(waits: list[float]) -> dict:
     """The delay waiting added to the cues played: median, 90th percentile, max (s)."""
     w = np.array(waits) if waits else np.zeros(1)
@@ -437,47 +487,19 @@ def bench_live_pauses() -> dict:
         folder = Path(tmp)
         for sensitivity in ("medium", "high"):
             for wait in (False, True):
-                cue_s = over_s = over_loud = all_s = all_over = 0.0
-                waits: list[float] = []
-                played = dropped = 0
-                kinds: Counter = Counter()
-                floor = Floor()
+                tally = Tally()
                 for path in clips:
                     r = run_live(path, sensitivity, WAITING if wait else None, folder)
-                    every = cue_audio(r["wav"])
-                    heard = event_cues(every, r["played"])
-                    c, o = overlap(heard, *marks[path])
-                    cue_s, over_s = cue_s + c, over_s + o
-                    over_loud += overlap(heard, *loud[path])[1]
-                    c, o = overlap(every, *marks[path])
-                    all_s, all_over = all_s + c, all_over + o
-                    floor.add(r["played"], *marks[path])
-                    waits += r["waits"]
-                    played += len(r["played"])
-                    kinds.update(c["emotion"] or c["kind"] for c in r["played"])
-                    dropped += len(r["dropped"])
-                share = over_s / cue_s if cue_s else float("nan")
-                row = {
-                    "cues_played": played,
-                    "kinds": dict(kinds),
-                    "cues_dropped_stale": dropped,
-                    "cue_seconds": cue_s,
-                    "cue_seconds_over_speech": over_s,
-                    "share_over_speech": share,
-                    "share_over_loud_sound": over_loud / cue_s if cue_s else float("nan"),
-                    "share_over_speech_with_state_cues": all_over / all_s if all_s else float("nan"),
-                    **wait_figures(waits),
-                }
-                if wait:
-                    row["floor"] = floor.figures()
-                out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
+                    tally.add(r, *marks[path], loud=loud[path])
+                row = out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = tally.row(wait)
                 say(
-                    f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues played "
-                    f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}), "
-                    f"{dropped} dropped as stale; {cue_s:.1f} s of cue audio, {share:.1%} of it over speech "
+                    f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {tally.played} cues played "
+                    f"({', '.join(f'{n} {k}' for k, n in tally.kinds.most_common())}), "
+                    f"{tally.dropped} dropped as stale; {tally.cue_s:.1f} s of cue audio, "
+                    f"{row['share_over_speech']:.1%} of it over speech "
                     f"({row['share_over_loud_sound']:.1%} over the clip's loud sound; with the state cues "
                     f"{row['share_over_speech_with_state_cues']:.1%} over speech); {wait_text(row)}"
-                    + (f"; {floor.text()}" if wait else "")
+                    + (f"; {tally.floor.text()}" if wait else "")
                 )
         out["conversation"] = bench_conversation(folder)
         out["fps"] = fps_ratio(clips, folder)
@@ -505,34 +527,15 @@ def bench_conversation(folder: Path) -> dict:
     out: dict = {}
     for sensitivity in ("medium", "high"):
         for wait in (False, True):
-            cue_s = over_s = all_s = all_over = 0.0
-            waits: list[float] = []
-            played = 0
-            floor = Floor()
+            tally = Tally()
             for path, truth in made:
-                r = run_live(path, sensitivity, WAITING if wait else None, folder)
-                every = cue_audio(r["wav"])
-                c, o = overlap(event_cues(every, r["played"]), truth, 0.01)
-                cue_s, over_s = cue_s + c, over_s + o
-                c, o = overlap(every, truth, 0.01)
-                all_s, all_over = all_s + c, all_over + o
-                floor.add(r["played"], truth, 0.01)
-                waits += r["waits"]
-                played += len(r["played"])
-            row = {
-                "cues_played": played,
-                "share_over_speech": over_s / cue_s if cue_s else float("nan"),
-                "share_over_speech_with_state_cues": all_over / all_s if all_s else float("nan"),
-                **wait_figures(waits),
-            }
-            if wait:
-                row["floor"] = floor.figures()
-            out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = row
+                tally.add(run_live(path, sensitivity, WAITING if wait else None, folder), truth, 0.01)
+            row = out[f"{sensitivity}/{'wait' if wait else 'at once'}"] = tally.row(wait)
             say(
-                f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {played} cues, "
+                f"  {sensitivity:6s} {'waiting' if wait else 'at once':8s}: {tally.played} cues, "
                 f"{row['share_over_speech']:.1%} of their audio over the sentences (with the state cues "
                 f"{row['share_over_speech_with_state_cues']:.1%}); {wait_text(row)}"
-                + (f"; {floor.text()}" if wait else "")
+                + (f"; {tally.floor.text()}" if wait else "")
             )
     return out
 

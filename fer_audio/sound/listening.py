@@ -196,7 +196,24 @@ class _Handoff:
             return out
 
 
-class SoundTrackListener:
+class _Listener:
+    """What both listeners share: a speech state, kept by a Judge."""
+
+    state: SpeechState
+    _judge: Judge
+
+    @property
+    def detector_seconds(self) -> float:
+        """Time spent in the detector."""
+        return self._judge.seconds
+
+    @property
+    def judged_seconds(self) -> float:
+        """Seconds of sound the detector has judged."""
+        return self._judge.judged_seconds
+
+
+class SoundTrackListener(_Listener):
     """A video file's sound track in place of the microphone (`--listen-to-source`): decoded on a
     thread of its own into the detector's frames, and heard in step with the video's frames
     (advance(t) takes in exactly the sound up to media time t, so every run makes the same
@@ -232,14 +249,6 @@ class SoundTrackListener:
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sound-track", daemon=True)
         self._thread.start()
-
-    @property
-    def detector_seconds(self) -> float:
-        return self._judge.seconds
-
-    @property
-    def judged_seconds(self) -> float:
-        return self._judge.judged_seconds
 
     def _run(self) -> None:
         """Decode, resample to 16 kHz and cut into the detector's frames, each with its end time."""
@@ -283,7 +292,7 @@ class SoundTrackListener:
             self._container.close()
 
 
-class MicrophoneListener:
+class MicrophoneListener(_Listener):
     """The microphone (`--microphone NAME|INDEX`, default: the system's default input).
 
     `origin` is the perf_counter() time of session time 0 (the frame source's clock), so that
@@ -325,14 +334,6 @@ class MicrophoneListener:
         self._worker.start()
         self._watchdog = threading.Thread(target=self._watch, name="microphone-watchdog", daemon=True)
         self._watchdog.start()
-
-    @property
-    def detector_seconds(self) -> float:
-        return self._judge.seconds
-
-    @property
-    def judged_seconds(self) -> float:
-        return self._judge.judged_seconds
 
     def _callback(self, indata, frames, time_info, status) -> None:  # sounddevice's signature
         self._last_block = time.perf_counter()

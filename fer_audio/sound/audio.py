@@ -70,13 +70,56 @@ def parse_device(device: str | None) -> int | str | None:
     return int(device) if device.strip().isdigit() else device
 
 
-class SoundDeviceOutput:
+class KeptStream:
+    """A PortAudio stream that a watchdog thread keeps: dropped when it is lost and opened again,
+    until close. The owner sets _lock, _stream, _closing (an Event), retry (s between tries),
+    OPEN_ERROR and an _open() that raises it."""
+
+    OPEN_ERROR: type[Exception]  # what _open() raises when the device is not there (yet)
+    _lock: threading.Lock
+    _closing: threading.Event
+    retry: float
+
+    def _drop_stream(self) -> None:
+        with self._lock:
+            old, self._stream = self._stream, None
+        if old is not None:
+            close_stream(old)
+
+    def _open_again(self) -> bool:
+        """After `retry` s, one try at opening the stream again: True when it is open and kept
+        (False when the try failed or the owner is closing)."""
+        if self._closing.wait(self.retry):
+            return False
+        try:
+            stream = self._open()
+        except self.OPEN_ERROR:
+            return False
+        with self._lock:
+            if self._closing.is_set():
+                stream.close(ignore_errors=True)
+                return False
+            self._stream = stream
+        return True
+
+    def _close_stream(self) -> None:
+        """The owner closes: the watchdog stops trying, the stream is closed."""
+        self._closing.set()
+        with self._lock:
+            if self._stream is not None:
+                close_stream(self._stream)
+                self._stream = None
+
+
+class SoundDeviceOutput(KeptStream):
     """Real-time output through PortAudio, one stream for the whole session.
 
     A watchdog thread notices when the device goes away (a sound server that stops, headphones
     unplugged, a Bluetooth headset that drops: PortAudio's stream stops being active) and calls
     on_state('sound_lost') at once, then reopens the stream every `retry` seconds and calls
     on_state('sound_back') when it plays again. Cues submitted meanwhile wait in the mixer."""
+
+    OPEN_ERROR = AudioDeviceError
 
     def __init__(
         self,
@@ -128,23 +171,12 @@ class SoundDeviceOutput:
             self._reopen()
 
     def _reopen(self) -> None:
-        with self._lock:
-            old, self._stream = self._stream, None
-        if old is not None:
-            close_stream(old)
-        while not self._closing.wait(self.retry):
-            try:
-                stream = self._open()
-            except AudioDeviceError:
-                continue
-            with self._lock:
-                if self._closing.is_set():
-                    stream.close(ignore_errors=True)
-                    return
-                self._stream = stream
-            self.lost = False
-            self.on_state("sound_back")
-            return
+        self._drop_stream()
+        while not self._closing.is_set():
+            if self._open_again():
+                self.lost = False
+                self.on_state("sound_back")
+                return
 
     def play(
         self,
@@ -166,11 +198,7 @@ class SoundDeviceOutput:
         time.sleep(latency + 2 * BLOCK_SIZE / SAMPLE_RATE)  # let the device play it out
 
     def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            if self._stream is not None:
-                close_stream(self._stream)
-                self._stream = None
+        self._close_stream()
         self._watchdog.join(timeout=2.0)
 
     def abort(self) -> None:

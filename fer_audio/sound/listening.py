@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fer_audio.errors import FerAudioError
-from fer_audio.sound.audio import close_stream, parse_device
+from fer_audio.sound.audio import KeptStream, parse_device
 from fer_audio.sound.vad import RATE, Framer, SpeechDetector, make_detector, resample
 
 QUEUE_SECONDS = 2.0  # microphone sound kept waiting for the detector at most (older is dropped)
@@ -292,7 +292,7 @@ class SoundTrackListener(_Listener):
             self._container.close()
 
 
-class MicrophoneListener(_Listener):
+class MicrophoneListener(_Listener, KeptStream):
     """The microphone (`--microphone NAME|INDEX`, default: the system's default input).
 
     `origin` is the perf_counter() time of session time 0 (the frame source's clock), so that
@@ -300,6 +300,8 @@ class MicrophoneListener(_Listener):
     at session time t (those frames are ignored); `on_state` hears 'microphone_lost' and
     'microphone_back'. The callback only copies blocks into a bounded queue; a thread of its own
     runs the detector on them."""
+
+    OPEN_ERROR = ListeningError
 
     def __init__(
         self,
@@ -410,21 +412,9 @@ class MicrophoneListener(_Listener):
             self._reopen()
 
     def _reopen(self) -> None:
-        with self._lock:
-            old, self._stream = self._stream, None
-        if old is not None:
-            close_stream(old)
-        if self._closing.wait(self.retry):
-            return
-        try:
-            stream = self._open()  # back once it delivers (the watchdog's next checks)
-        except ListeningError:
-            return
-        with self._lock:
-            if self._closing.is_set():
-                stream.close(ignore_errors=True)
-                return
-            self._stream = stream
+        """One try a watchdog check: back once it delivers (the watchdog's next checks say so)."""
+        self._drop_stream()
+        self._open_again()
 
     def advance(self, t: float, listening: bool = True) -> None:
         """Hear what the detector has judged so far (live: it is all in the past); frames while
@@ -449,11 +439,7 @@ class MicrophoneListener(_Listener):
         return None if self.lost else self.state.quiet_for()
 
     def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            if self._stream is not None:
-                close_stream(self._stream)
-                self._stream = None
+        self._close_stream()
         self._worker.join(timeout=2.0)
         self._watchdog.join(timeout=2.0)
 

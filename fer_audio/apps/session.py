@@ -467,7 +467,7 @@ class LiveSession:
             if self.listener is not None:  # when it will play, on the session clock
                 now = time.perf_counter() - self.source.started
                 start = max([now, *(end - OWN_SOUND_TAIL for _s, end in self._own[-1:])])
-                self._own = [*self._own[-8:], (start, start + len(samples) / SAMPLE_RATE + OWN_SOUND_TAIL)]
+                self._own = [*self._own[-8:], (start, start + waiting.seconds + OWN_SOUND_TAIL)]
         self._log_cue(waiting, played=t)
         self.say(_event_text(event))
 

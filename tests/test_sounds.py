@@ -147,3 +147,20 @@ def test_no_speech_folder_is_left_behind_and_the_phrase_cache_is_bounded(tmp_pat
         folder = speaker._tmpdir
         assert folder.is_dir()
     assert not folder.exists()
+
+
+def test_speech_writes_nothing_on_stdout_or_stderr_and_each_phrase_is_whole(capfd):
+    """pyttsx3's espeak driver prints "Audio saved to FILE" from espeak-ng's own thread after
+    runAndWait has returned; a screen reader reads our stdout, so nothing of it may get there.
+    Each rendering waits for the engine's own "finished" notice, so every phrase comes back whole."""
+    from fer_audio.sound.speech import Speaker, SpeechOptions
+
+    capfd.readouterr()
+    lengths = []
+    with Speaker(SpeechOptions(cache_phrases=1)) as speaker:
+        for k in range(4):
+            # long enough that espeak-ng is still at work when runAndWait returns (after 10 ms)
+            lengths.append(len(speaker.render(f"IMG_{k}: three faces. Left: happy. Right: sad. " * 12)))
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert min(lengths) > 20 * SAMPLE_RATE  # about 30 s of speech each

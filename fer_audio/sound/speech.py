@@ -6,9 +6,8 @@ Fixed phrases are rendered once and cached; other text (narrate's sentences) on 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -26,6 +25,8 @@ from fer_audio.sound.wavio import read_wav, resample
 
 SILENCE_THRESHOLD = 0.01  # amplitude below which leading/trailing audio is trimmed
 PAD_SECONDS = 0.01  # s kept around speech after trimming
+SYNTH_TIMEOUT_S = 10.0  # s the engine may take to finish a phrase, plus the next per character
+SYNTH_TIMEOUT_PER_CHAR_S = 0.05  # s (espeak-ng renders far faster; this bounds a stuck engine)
 
 
 class SpeechUnavailable(FerAudioError, RuntimeError):
@@ -72,8 +73,8 @@ class Speaker:
         try:
             import pyttsx3
 
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._engine = pyttsx3.init()
+            self._engine = pyttsx3.init()
+            _silence_driver(self._engine)
             self._engine.setProperty("rate", options.rate)
             self._engine.setProperty("volume", 1.0)  # full scale: the volume is applied once, later
             if options.voice:
@@ -116,15 +117,22 @@ class Speaker:
             self.render(phrase)
 
     def _render(self, text: str, attempts: int = 3) -> np.ndarray:
-        """Synthesize to a fresh temporary WAV; the engine writes it from its own thread, so a
-        file that is not complete yet is waited for briefly and the synthesis retried."""
+        """Synthesize to a fresh temporary WAV. The espeak driver's runAndWait returns before
+        espeak-ng has finished (it synthesizes on its own thread and writes the file from its
+        callback), so this waits for the engine's "finished-utterance" notice, then reads the
+        file; a file that is still not complete is waited for briefly and the synthesis retried."""
         error: Exception | None = None
         for _ in range(attempts):
             self._count += 1
             path = self._tmpdir / f"speech-{self._count}.wav"
-            with contextlib.redirect_stdout(io.StringIO()):
+            finished = threading.Event()
+            token = self._engine.connect("finished-utterance", lambda **_: finished.set())
+            try:
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()
+                finished.wait(SYNTH_TIMEOUT_S + SYNTH_TIMEOUT_PER_CHAR_S * len(text))
+            finally:
+                self._engine.disconnect(token)
             try:
                 samples, rate = _read_when_ready(path)
                 return _trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1))
@@ -143,6 +151,21 @@ class Speaker:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _discard(*args, **kwargs) -> None:
+    """What a speech driver's print() does here: nothing (see _silence_driver)."""
+
+
+def _silence_driver(engine) -> None:
+    """pyttsx3's drivers print() from their callbacks (the espeak driver prints "Audio saved to
+    FILE" from espeak-ng's own thread, at a time no redirection of sys.stdout can bracket, and
+    a closed pipe then raises inside a ctypes callback). A screen reader reads our stdout, so
+    the loaded driver's module gets a print that writes nothing; nothing else changes."""
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    module = sys.modules.get(type(driver).__module__) if driver is not None else None
+    if module is not None and module.__name__.startswith("pyttsx3."):
+        module.print = _discard
 
 
 def _read_when_ready(path: Path, timeout: float = 1.0) -> tuple[np.ndarray, int]:

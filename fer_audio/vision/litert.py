@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_audio.native import quiet_native_stderr
+from fer_audio.native import prime_litert
 
 
 class TFLiteModel:
@@ -21,13 +21,17 @@ class TFLiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path)
-        with quiet_native_stderr():  # the runtime logs "Created TensorFlow Lite XNNPACK delegate" on fd 2
+
+        def make() -> None:  # the first allocation in the process logs a line on fd 2
             self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+
+        prime_litert(make)
         inp = self._interpreter.get_input_details()[0]
         self._input = inp["index"]
         self.input_shape = tuple(int(d) for d in inp["shape"][1:])
         self._outputs = [d["index"] for d in self._interpreter.get_output_details()]
-        self._batch = 0
+        self._batch = int(inp["shape"][0])  # the size the model was allocated with
         self._lock = threading.Lock()
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
@@ -37,12 +41,11 @@ class TFLiteModel:
             if n == self._batch:
                 self._interpreter.set_tensor(self._input, batch)
                 self._interpreter.invoke()
-            else:  # (re)allocating applies the XNNPACK delegate, which logs a line on fd 2
-                with quiet_native_stderr():
-                    self._interpreter.resize_tensor_input(self._input, [n, *self.input_shape])
-                    self._interpreter.allocate_tensors()
-                    self._interpreter.set_tensor(self._input, batch)
-                    self._interpreter.invoke()
+            else:  # LiteRT's one log line was taken when the process's first model was made
+                self._interpreter.resize_tensor_input(self._input, [n, *self.input_shape])
+                self._interpreter.allocate_tensors()
+                self._interpreter.set_tensor(self._input, batch)
+                self._interpreter.invoke()
                 self._batch = n
             return [np.array(self._interpreter.get_tensor(i)) for i in self._outputs]
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from fer_audio.errors import FerAudioError
-from fer_audio.native import quiet_native_stderr
+from fer_audio.native import quiet_ffmpeg
 
 
 class SourceError(FerAudioError, RuntimeError):
@@ -51,8 +51,8 @@ def _open(source: str) -> cv2.VideoCapture:
     level = logging.getLogLevel()
     logging.setLogLevel(logging.LOG_LEVEL_SILENT)  # our own one-line message says what failed
     try:
-        with quiet_native_stderr():  # FFmpeg writes its own lines for a stream it cannot reach
-            cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
+        quiet_ffmpeg()  # FFmpeg writes its own lines for a file or stream it cannot read
+        cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
     finally:
         logging.setLogLevel(level)
     if not cap.isOpened():

@@ -170,8 +170,20 @@ class NullSink:
             "--latency-msec=10",
         ]
         proc = subprocess.Popen(cmd, stdout=path.open("wb"), env=self.env)
-        time.sleep(0.3)
+        self.wait_for_more(path, proc, 0.05)  # ready once the monitor delivers (about 1-2 s)
         return proc
+
+    @staticmethod
+    def wait_for_more(path: Path, proc: subprocess.Popen, seconds: float, timeout: float = 60.0) -> None:
+        """Waits until the recording at `path` has grown by `seconds` of sound from now: what was
+        played before this call has come through the monitor (it delivers in real time, silence
+        included, once started). Fails if the recorder stops or nothing comes within `timeout`."""
+        target = path.stat().st_size + int(seconds * 44100) * 8  # float32 stereo frames
+        deadline = time.monotonic() + timeout
+        while path.stat().st_size < target:
+            assert proc.poll() is None, f"the recorder stopped (exit {proc.returncode})"
+            assert time.monotonic() < deadline, f"the null sink's monitor delivered nothing in {timeout} s"
+            time.sleep(0.01)
 
     @staticmethod
     def read(path: Path) -> np.ndarray:

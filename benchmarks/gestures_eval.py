@@ -151,7 +151,7 @@ def source_faces(faces: np.ndarray, mesh_model, detectors, want: int, seed: int 
         if not all(found):
             continue
         mesh = mesh_model.mesh(frame, found[0][:1])[0]
-        pose = head_pose(mesh.points, w, h)
+        pose = head_pose(mesh.points)
         if mesh.score < 0.9 or abs(pose.yaw) > 12 or abs(pose.pitch) > 12:
             continue
         out.append(Renderer(frame, mesh.points))

@@ -15,7 +15,13 @@ from fer_audio.types import FaceBox
 from fer_audio.vision import model_files
 from fer_audio.vision.blazeface import SMALLEST, tiles, unbatch
 from fer_audio.vision.detect import DetectorOptions, make_detector
-from fer_audio.vision.landmarks import POSE_POINTS, FaceMeshModel, head_pose, pose_from_rotation, rotation
+from fer_audio.vision.landmarks import (
+    FaceMeshModel,
+    head_pose,
+    pose_from_rotation,
+    pose_reference,
+    rotation,
+)
 from fer_audio.vision.litert import TFLiteModel
 from fer_audio.vision.preprocess import to_gray8
 from fer_audio.vision.sources import FrameSource, SourceOptions
@@ -121,17 +127,28 @@ def test_blazeface_turns_down_upside_down_eyes():
 
 
 @pytest.mark.parametrize("yaw,pitch,roll", [(20, 0, 0), (0, 15, 0), (0, 0, -10), (-25, -10, 5)])
-def test_pose_from_landmarks_projected_at_a_known_rotation(yaw, pitch, roll):
+def test_pose_from_landmarks_at_a_known_rotation(yaw, pitch, roll):
+    """The reference's frontal points turned, scaled and moved as a mesh gives them (x right, y
+    down, z away): the pose read back is the rotation, whatever the other 408 points say."""
     exact = pose_from_rotation(rotation(yaw, pitch, roll))
     assert (exact.yaw, exact.pitch, exact.roll) == pytest.approx((yaw, pitch, roll), abs=1e-6)
-    width, height, f = 640, 480, 640.0
-    model = np.array([p for _, p in POSE_POINTS.values()])
-    cam = (rotation(yaw, pitch, roll) @ model.T).T + np.array([30.0, -20.0, 700.0])
-    points = np.zeros((468, 2))
-    for (i, _), p in zip(POSE_POINTS.values(), cam, strict=True):
-        points[i] = (p[0] / p[2] * f + width / 2, p[1] / p[2] * f + height / 2)
-    pose = head_pose(points, width, height)
-    assert (pose.yaw, pose.pitch, pose.roll) == pytest.approx((yaw, pitch, roll), abs=0.5)
+    ref = pose_reference()
+    points = np.random.default_rng(0).uniform(0, 400, (468, 3))  # the points the pose ignores
+    points[ref.points] = 80.0 * ref.frontal @ rotation(yaw, pitch, roll).T + [300.0, 200.0, 0.0]
+    pose = head_pose(points)
+    assert (pose.yaw, pose.pitch, pose.roll) == pytest.approx((yaw, pitch, roll), abs=0.01)
+
+
+def test_the_pose_reads_points_that_expressions_do_not_move():
+    """Mouth corners, chin, lips and brows are not among the pose's points; the frontal face is
+    mirror-symmetric (its pose is zero)."""
+    ref = pose_reference()
+    assert not set(ref.points) & {61, 291, 152, 13, 14, 0, 17, 105, 334, 107, 336}
+    assert ref.weights.sum() == pytest.approx(1.0) and len(ref.points) >= 20
+    frontal = np.zeros((468, 3))
+    frontal[ref.points] = ref.frontal
+    pose = head_pose(frontal)
+    assert (pose.yaw, pose.roll) == pytest.approx((0.0, 0.0), abs=0.5)
 
 
 @pytest.mark.shared
@@ -148,7 +165,7 @@ def test_roll_follows_a_real_face_turned_in_the_image(video):
         found = min(detector.detect(turned), key=lambda b: math.dist(b.center, box.center))
         face = mesh.mesh(turned, [found])[0]
         assert face.score > 0.9
-        rolls[angle] = head_pose(face.points, w, h).roll
+        rolls[angle] = head_pose(face.points).roll
     assert rolls[-20] - rolls[0] == pytest.approx(20, abs=5)
     assert rolls[20] - rolls[0] == pytest.approx(-20, abs=5)
 

@@ -126,7 +126,7 @@ class Speaker:
             self._count += 1
             path = self._tmpdir / f"speech-{self._count}.wav"
             finished = threading.Event()
-            token = self._engine.connect("finished-utterance", lambda **_: finished.set())
+            token = self._engine.connect("finished-utterance", lambda done=finished, **_: done.set())
             try:
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()

@@ -1,5 +1,5 @@
 """The 468-point face mesh (MediaPipe's face_landmark.tflite) through LiteRT, and the head pose that
-follows from it (yaw, pitch, roll in degrees, from cv2.solvePnP).
+follows from it (yaw, pitch, roll in degrees, from the mesh's rigid points).
 
 The mesh looks at a 192x192 crop around the face, turned so the eyes are level (from
 BlazeFace's eye keypoints; a Haar box has none, and is taken upright), 1.5 times the detector's
@@ -9,8 +9,10 @@ pixels, and a face score that says whether the crop holds a face at all.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from importlib import resources
 
 import cv2
 import numpy as np
@@ -22,17 +24,6 @@ from fer_audio.vision.model_files import model_path
 INPUT = 192  # pixels, the mesh model's input side
 ROI_SCALE = 1.5  # the mesh crop's side over the detector's box side (MediaPipe's own factor)
 MIN_FACE_SCORE = 0.5  # below this the mesh says the crop holds no face
-
-# Mesh indices of the six points the pose is fitted to, and a generic head (in mm, x to the
-# image's right, y down, z away from the camera; a frontal face is the identity rotation).
-POSE_POINTS = {
-    "nose_tip": (1, (0.0, 0.0, 0.0)),
-    "chin": (152, (0.0, 66.0, 13.0)),
-    "eye_outer_image_left": (33, (-45.0, -34.0, 27.0)),
-    "eye_outer_image_right": (263, (45.0, -34.0, 27.0)),
-    "mouth_image_left": (61, (-30.0, 30.0, 25.0)),
-    "mouth_image_right": (291, (30.0, 30.0, 25.0)),
-}
 
 
 @dataclass(frozen=True)
@@ -113,28 +104,55 @@ class FaceMeshModel:
         return out
 
 
-def head_pose(points: np.ndarray, width: int, height: int) -> HeadPose:
-    """Head pose from mesh points (468, 2+) in pixels of a width x height frame, by cv2.solvePnP
-    on six points against a generic head, with a pinhole camera of focal length = width."""
-    idx = [i for i, _ in POSE_POINTS.values()]
-    model = np.array([p for _, p in POSE_POINTS.values()], np.float64)
-    image = np.asarray(points, np.float64)[idx, :2]
-    f = float(width)
-    camera = np.array([[f, 0, width / 2.0], [0, f, height / 2.0], [0, 0, 1]])
-    guess_t = np.array([0.0, 0.0, 1000.0])
-    ok, rvec, _t = cv2.solvePnP(
-        model,
-        image,
-        camera,
-        None,
-        rvec=np.zeros(3),
-        tvec=guess_t,
-        useExtrinsicGuess=True,
-        flags=cv2.SOLVEPNP_ITERATIVE,
-    )
-    if not ok:
+@dataclass(frozen=True)
+class PoseReference:
+    """What the head pose is read from: mesh indices (k,) of points no expression moves, their
+    weights (k,) summing to 1, and those points on a frontal face (k, 3), centred, unit size."""
+
+    points: np.ndarray
+    weights: np.ndarray
+    frontal: np.ndarray
+
+
+@functools.cache
+def pose_reference() -> PoseReference:
+    """The shipped reference (fer_audio/models/head_pose.npz, made by scripts/fit-head-pose.py:
+    how the points were chosen and the frontal face fitted is written there)."""
+    with resources.files("fer_audio").joinpath("models", "head_pose.npz").open("rb") as f:
+        data = np.load(f)
+        return PoseReference(
+            data["points"].astype(np.intp),
+            data["weights"].astype(np.float64),
+            data["frontal"].astype(np.float64),
+        )
+
+
+def similarity_fit(
+    src: np.ndarray, dst: np.ndarray, weights: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted Procrustes (Umeyama): (scale s, rotation r (3, 3), shift t (3,)) minimising
+    sum w_i |s r src_i + t - dst_i|^2 for points src, dst (n, 3)."""
+    w = weights / weights.sum()
+    ms, md = w @ src, w @ dst
+    a, b = src - ms, dst - md
+    u, sv, vt = np.linalg.svd((w[:, None] * b).T @ a)
+    d = np.diag([1.0, 1.0, float(np.sign(np.linalg.det(u @ vt)))])
+    r = u @ d @ vt
+    s = float((sv * np.diag(d)).sum() / (w @ (a**2).sum(axis=1)))
+    return s, r, md - s * r @ ms
+
+
+def head_pose(points: np.ndarray) -> HeadPose:
+    """Head pose from mesh points (468, 3) (x right, y down, z away from the camera; one scale)
+    as MediaPipe's face geometry reads it: the rotation of a weighted Procrustes fit of a frontal
+    face to the points that no expression moves (around the nose and under the eyes; not the
+    mouth, chin or brows), so a face that frowns or opens its mouth keeps its pose."""
+    ref = pose_reference()
+    mesh = np.asarray(points, np.float64)[ref.points, :3]
+    if not np.isfinite(mesh).all():
         return HeadPose(float("nan"), float("nan"), float("nan"))
-    return pose_from_rotation(cv2.Rodrigues(rvec)[0])
+    _s, r, _t = similarity_fit(ref.frontal, mesh, ref.weights)
+    return pose_from_rotation(r)
 
 
 def pose_from_rotation(r: np.ndarray) -> HeadPose:

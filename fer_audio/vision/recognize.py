@@ -155,7 +155,7 @@ class Recognizer:
         meshes = self.meshes(gray, boxes) if self._mesh is not None else [None] * len(boxes)
         crops = np.stack([self._input(gray, b, m, w, h) for b, m in zip(boxes, meshes, strict=True)])
         probs = self.classifier.predict(crops, mirror=self.options.mirror)
-        poses = [head_pose(m.points, w, h) if self.options.pose and m is not None else None for m in meshes]
+        poses = [head_pose(m.points) if self.options.pose and m is not None else None for m in meshes]
         return [FacePrediction(b, p, pose) for b, p, pose in zip(boxes, probs, poses, strict=True)]
 
     def follow(self, gray: np.ndarray, box: FaceBox) -> FaceBox | None:

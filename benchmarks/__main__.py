@@ -18,7 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks import accuracy, audio, detectors, gestures, live, narrate, pause, smoothing
+from benchmarks import accuracy, audio, detectors, gestures, headcues, live, narrate, pause, smoothing
 from benchmarks.common import RESULTS, TAR, VIDEO, fer_detector, say
 from benchmarks.realworld import bench_realworld, bench_rest_photo
 from benchmarks.soak import bench_soak_live
@@ -59,6 +59,7 @@ SECTIONS = {  # name -> section(args); each area's module holds its sections
     "audio": lambda args: audio.bench_audio(),
     "glass": lambda args: audio.bench_glass_to_ear(),
     "gestures": lambda args: gestures.bench_gestures(),
+    "headcues": lambda args: headcues.bench_headcues(),
     "alignment": lambda args: detectors.bench_alignment(),
     "framing": lambda args: detectors.bench_framing(),
     "realworld": _realworld,

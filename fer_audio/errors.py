@@ -11,6 +11,12 @@ class FerAudioError(Exception):
     exit_code = 2  # usage error, or an input that cannot be opened
 
 
+class Stopped(FerAudioError):
+    """The user stopped the run (Ctrl-C) and what was done so far was kept; the message says what."""
+
+    exit_code = 130
+
+
 class NothingProcessed(FerAudioError):
     """The run had inputs, but none of them could be processed."""
 

@@ -8,6 +8,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import zlib
 
 import cv2
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import ROOT, pad_face, run_cli
 from fer_audio.apps.narrate import REPORT_COLUMNS, describe
+from fer_audio.sound.wavio import read_wav
 from fer_audio.types import FaceBox, FacePrediction
 
 pytestmark = pytest.mark.shared
@@ -235,3 +237,73 @@ def test_a_reader_that_stops_early_loses_no_file(photo_folder, tmp_path):
         if not any(line.startswith("Done") for line in lines):
             return  # the summary, at least, was written into the closed pipe
     pytest.fail("narrate wrote everything before the pipe closed in 5 runs; the pipe was never broken")
+
+
+def _album(photo_folder, tmp_path, n: int = 60):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for k in range(n):
+        (folder / f"IMG_{k}.png").write_bytes((photo_folder / "IMG_2.png").read_bytes())
+    return folder
+
+
+def _narrate_process(folder, report, wav):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "fer_audio", "narrate", folder, "--report", report, "--audio-out", wav]
+    return subprocess.Popen(list(map(str, cmd)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def test_ctrl_c_in_narrate_keeps_what_was_done(photo_folder, tmp_path):
+    """Ctrl-C after the third sentence: narrate stops after the photo at hand; the report holds
+    every photo done and says it was stopped; the WAV is whole; one line, exit 130."""
+    folder = _album(photo_folder, tmp_path)
+    report, wav = tmp_path / "r.csv", tmp_path / "n.wav"
+    proc = _narrate_process(folder, report, wav)
+    said = [proc.stdout.readline() for _ in range(3)]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    lines = [line.decode() for line in said] + out.decode().splitlines(keepends=True)
+    assert proc.returncode == 130, err
+    done = [line for line in lines if line.startswith("IMG_")]
+    assert 3 <= len(done) < 60 and lines[-1].startswith("Stopped: "), lines
+    kept = f"--report {report} and --audio-out {wav} hold those"
+    assert err.decode().splitlines() == [f"fer-audio: stopped after {len(done)} of 60 images; {kept}"]
+    rows = list(csv.DictReader(report.open()))
+    assert (
+        len(rows) == len(done) + 1 and rows[-1]["note"] == f"stopped (Ctrl-C) after {len(done)} of 60 images"
+    )
+    samples, rate = read_wav(wav, complete=True)  # the header's length is what the file holds
+    assert len(samples) > rate * len(done)  # about 1.5 s a sentence
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing partial
+
+
+def test_ctrl_c_at_any_moment_of_narrate_leaves_no_partial_file(photo_folder, tmp_path):
+    """Ctrl-C at several moments from the start (the command line, the model, the first photos):
+    one "stopped" line, exit 130, no traceback, no temporary file; a WAV, if any, is whole."""
+    folder = _album(photo_folder, tmp_path)
+    for k, delay in enumerate((0.1, 0.3, 0.6, 1.0)):
+        report, wav = tmp_path / f"r{k}.csv", tmp_path / f"n{k}.wav"
+        proc = _narrate_process(folder, report, wav)
+        time.sleep(delay)  # what is loading then varies with the machine: each outcome is checked
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        lines = err.decode().splitlines()
+        assert proc.returncode == 130 and len(lines) == 1, (delay, lines)
+        assert lines[0].startswith("fer-audio: stopped"), (delay, lines)
+        if wav.exists():
+            read_wav(wav, complete=True)
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], delay
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    """The first Ctrl-C asks narrate to stop after the photo at hand (an event); a second one
+    interrupts at once."""
+    from fer_audio.apps.narrate_run import stop_on_ctrl_c
+
+    with stop_on_ctrl_c() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.wait(10)  # the handler ran in this (main) thread
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)  # interrupted long before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

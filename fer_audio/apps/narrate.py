@@ -198,9 +198,12 @@ class Summary:
         self.faces += len(result.faces)
         self.emotions.update(f.emotion for f in result.faces)
 
-    def sentence(self) -> str:
+    def sentence(self, stopped: bool = False) -> str:
+        """'Done: two images, three faces (2 happy, 1 sad), 0 skipped.' ('Stopped: ...' when the
+        user stopped the run before the end)."""
         counts = ", ".join(f"{self.emotions[e]} {e}" for e in EMOTIONS if self.emotions and self.emotions[e])
-        text = f"Done: {count_words(self.images, 'image')}, {count_words(self.faces, 'face')}"
+        text = f"{'Stopped' if stopped else 'Done'}: {count_words(self.images, 'image')}, "
+        text += count_words(self.faces, "face")
         text += f" ({counts})" if counts else ""
         return text + f", {self.skipped} skipped."
 

@@ -3,13 +3,17 @@ summary. No printing: sentences go to ``tell``, skipped inputs, warnings and pro
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 from fer_audio.apps.narrate import (
+    REPORT_COLUMNS,
     ImageResult,
     Summary,
     collect_images,
@@ -19,7 +23,7 @@ from fer_audio.apps.narrate import (
     write_report,
 )
 from fer_audio.apps.options import NarrateOptions
-from fer_audio.errors import FerAudioError, NothingProcessed
+from fer_audio.errors import FerAudioError, NothingProcessed, Stopped
 from fer_audio.sound.cues import stereo
 from fer_audio.types import Say, quiet
 from fer_audio.vision.images import IMAGE_SUFFIXES
@@ -85,25 +89,94 @@ def run_narrate(
                     "no audio output device was found, so the narration is not spoken; "
                     "use --audio-out FILE.wav to save it as sound, or --no-speak for text only"
                 )
+    try:
+        code = _narrate(items, total, options, output, speaker, tell, note, progress)
+    except Stopped:
+        _finish(output)  # what was narrated before the Ctrl-C is kept, whole
+        raise
+    except BaseException:
+        _finish(output, keep=False)  # a second Ctrl-C, or a failure: no partial WAV is left
+        raise
+    else:
+        _finish(output)
+        return code
+    finally:
+        if speaker is not None:
+            speaker.close()
+
+
+def _finish(output, keep: bool = True) -> None:
+    """Plays out and closes the sound output; a WAV file takes its name (keep) or is removed."""
+    if output is None:
+        return
+    if not keep and hasattr(output, "abort"):
+        output.abort()
+        return
+    if keep:
+        output.wait(timeout=600)
+    output.close()
+
+
+def _narrate(items, total, options, output, speaker, tell: Say, note: Say, progress: bool) -> int:
     recognizer = Recognizer(options.recognizer)
     lines = Progress(total, progress and not options.quiet, note)
     summary, rows, done = Summary(), [], 0
-    for item, result in zip(items, narrate_items(items, recognizer, workers=options.jobs), strict=True):
-        summary.add(result)
-        rows += report_rows(result)
-        _tell(result, output, speaker, tell, note, options.volume)
-        done += not isinstance(item, ImageResult)  # an image file, read or skipped
-        lines.update(done)
-    tell(summary.sentence())
+    with (
+        stop_on_ctrl_c() as stop,
+        contextlib.closing(narrate_items(items, recognizer, workers=options.jobs)) as results,
+    ):
+        for item, result in zip(items, results, strict=False):
+            summary.add(result)
+            rows += report_rows(result)
+            _tell(result, output, speaker, tell, note, options.volume)
+            done += not isinstance(item, ImageResult)  # an image file, read or skipped
+            lines.update(done)
+            if stop.is_set():
+                break
+    stopped = stop.is_set() and done < total
+    if stopped:
+        note_row = f"stopped (Ctrl-C) after {done} of {total} images"
+        rows.append({**dict.fromkeys(REPORT_COLUMNS, ""), "note": note_row})
+    sentence = summary.sentence(stopped=stopped)
+    tell(sentence)
     if options.report:
         write_report(Path(options.report), rows)
-    if output is not None:
-        output.play(stereo(speaker.render(summary.sentence()), gain=options.volume, pan=False))
+    if output is not None and not stopped:
+        output.play(stereo(speaker.render(sentence), gain=options.volume, pan=False))
         output.wait(timeout=600)
-        output.close()
-    if speaker is not None:
-        speaker.close()
+    if stopped:
+        kept = [
+            f"--{name} {value}"
+            for name, value in (("report", options.report), ("audio-out", options.audio_out))
+            if value
+        ]
+        raise Stopped(
+            f"stopped after {done} of {total} images"
+            + (f"; {' and '.join(kept)} hold{'s' if len(kept) == 1 else ''} those" if kept else "")
+        )
     return 0 if summary.images > 0 else 1
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """The first Ctrl-C (SIGINT) sets the event, so narration stops after the photo at hand and
+    keeps what is done; a second one stops at once (KeyboardInterrupt). Only in the main thread
+    (elsewhere the event is never set, and Ctrl-C is Python's own)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _nothing_to_narrate(paths, skipped: list[ImageResult]) -> NoReturn:

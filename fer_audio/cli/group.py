@@ -11,7 +11,7 @@ import sys
 import click
 from click.utils import make_default_short_help
 
-from fer_audio.errors import FerAudioError
+from fer_audio.errors import FerAudioError, Stopped
 
 
 def out(line: str) -> None:
@@ -68,6 +68,12 @@ class OneLineErrors(click.Group):
         rows = [(name, make_default_short_help(line, limit)) for name, (_, line) in sorted(COMMANDS.items())]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # before click's main, which would print an empty line
+            raise Stopped("stopped") from exc
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False

@@ -441,3 +441,23 @@ def test_ctrl_c_while_a_native_module_loads_is_stopped_not_a_traceback():
     assert r.exit_code == 130 and r.stderr == "fer-audio: stopped\n", r.stderr
     r = CliRunner().invoke(group, ["broken"])
     assert isinstance(r.exception, ImportError) and "nothing_here" in str(r.exception)
+
+
+@pytest.mark.shared
+def test_live_on_a_file_that_is_no_video_or_a_damaged_one_says_which(video, tmp_path):
+    """A text file named .jpg (it opens in OpenCV, then gives no frame), an empty .mp4 and a
+    truncated one: one line each saying what is wrong with that file, exit 2, no FFmpeg lines."""
+    text, empty, cut = tmp_path / "notimage.jpg", tmp_path / "empty.mp4", tmp_path / "cut.mp4"
+    text.write_text("not a picture\n")
+    empty.write_bytes(b"")
+    cut.write_bytes(video.read_bytes()[:20000])
+    expected = {
+        text: "not a video or image OpenCV can read; convert it (e.g. to .mp4) first",
+        empty: "the file is empty (0 bytes); pass a video file",
+        cut: "the video is damaged or incomplete (no frame could be read); check that it plays, "
+        "or copy or export it again",
+    }
+    for path, reason in expected.items():
+        r = run_cli("live", "--source", path, "--no-audio", "--no-realtime")
+        one_line_error(r, f"{path}: {reason}")
+        assert r.stdout == "", r.stdout  # no "Ready" for a source that gives nothing

@@ -46,6 +46,23 @@ def is_camera(source: str) -> bool:
     return source.strip().isdigit()
 
 
+# file name endings of video containers: such a file that cannot be read is damaged, not a wrong kind
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".avi",
+    ".mkv",
+    ".webm",
+    ".wmv",
+    ".flv",
+    ".mpg",
+    ".mpeg",
+    ".3gp",
+    ".ts",
+)
+
+
 def _open(source: str) -> cv2.VideoCapture:
     logging = cv2.utils.logging
     level = logging.getLogLevel()
@@ -53,24 +70,42 @@ def _open(source: str) -> cv2.VideoCapture:
     try:
         quiet_ffmpeg()  # FFmpeg writes its own lines for a file or stream it cannot read
         cap = cv2.VideoCapture(int(source)) if is_camera(source) else cv2.VideoCapture(source)
+        if cap.isOpened() and not is_camera(source) and "://" not in source:
+            cap = _with_a_frame(source, cap)
     finally:
         logging.setLogLevel(level)
     if not cap.isOpened():
         cap.release()
-        if is_camera(source):
-            raise SourceError(
-                f"camera {source} could not be opened; check that it is connected, or pass --source VIDEO"
-            )
-        if "://" in source:
-            raise SourceError(
-                f"{source}: the stream could not be reached or opened; check the address and the network"
-            )
-        if not Path(source).exists():
-            raise SourceError(f"{source}: no such file; pass a camera index, a video file or a stream URL")
-        if Path(source).is_dir():
-            raise SourceError(f"{source}: that is a folder; pass a camera index, a video file or a stream")
-        raise SourceError(f"{source}: not a video or image OpenCV can read; convert it (e.g. to .mp4) first")
+        raise SourceError(_why_not_opened(source))
     return cap
+
+
+def _with_a_frame(source: str, cap: cv2.VideoCapture) -> cv2.VideoCapture:
+    """`cap` opened afresh if the file gives a first frame; a closed capture if it gives none (a
+    text file named .jpg opens, then yields nothing)."""
+    ok, image = cap.read()
+    cap.release()
+    return cv2.VideoCapture(source) if ok and image is not None else cap
+
+
+def _why_not_opened(source: str) -> str:
+    if is_camera(source):
+        return f"camera {source} could not be opened; check that it is connected, or pass --source VIDEO"
+    if "://" in source:
+        return f"{source}: the stream could not be reached or opened; check the address and the network"
+    path = Path(source)
+    if not path.exists():
+        return f"{source}: no such file; pass a camera index, a video file or a stream URL"
+    if path.is_dir():
+        return f"{source}: that is a folder; pass a camera index, a video file or a stream"
+    if path.stat().st_size == 0:
+        return f"{source}: the file is empty (0 bytes); pass a video file"
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return (
+            f"{source}: the video is damaged or incomplete (no frame could be read); "
+            "check that it plays, or copy or export it again"
+        )
+    return f"{source}: not a video or image OpenCV can read; convert it (e.g. to .mp4) first"
 
 
 class FrameSource:

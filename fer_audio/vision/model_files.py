@@ -18,7 +18,10 @@ from pathlib import Path
 from fer_audio.errors import FerAudioError
 
 MEDIAPIPE_VERSION = "0.10.14"  # the wheel the files are taken from
-FETCH_HINT = "run `make models` (it takes the file from the MediaPipe 0.10.14 wheel on PyPI)"
+FETCH_HINT = (
+    "run `make models`, or `python scripts/fetch-face-models.py` in the checkout (it takes the file "
+    "from the MediaPipe 0.10.14 wheel on PyPI)"
+)
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,8 @@ class NothingProcessed(FerAudioError):
     """The run had inputs, but none of them could be processed."""
 
     exit_code = 1
+
+
+class InvalidInput(FerAudioError, ValueError):
+    """A value given to the Python API is not what the function takes (an image that is None, a
+    path where an array belongs); the message names the function and the argument."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 import fer_audio
@@ -80,8 +81,14 @@ def test_session_from_options_hears_what_the_cli_hears(video, tmp_path):
     heard = _log_events(api_log)
     assert heard == _log_events(cli_log)
     assert any(kind == "emotion" and emotion == "happy" for _, kind, emotion, _ in heard)
-    quiet = [(round(e.t, 3), e.kind, e.emotion, e.face) for e in fer_audio.live_events(options)]
-    assert [(t, k, e, f) for t, k, e, f in quiet] == [(round(t, 3), k, e, f) for t, k, e, f in heard]
+    logged = [(round(t, 3), k, e, f) for t, k, e, f in heard]
+    everything = [
+        (round(e.t, 3), e.kind, e.emotion, e.face) for e in fer_audio.live_events(options, silent=True)
+    ]
+    assert everything == logged
+    audible = [(round(e.t, 3), e.kind, e.emotion, e.face) for e in fer_audio.live_events(options)]
+    assert audible == [r for r in logged if not r[1].startswith("rest_face")]  # what a listener hears
+    assert any(r[1].startswith("rest_face") for r in logged)
 
 
 def test_library_errors_are_typed_and_the_cli_says_them_in_one_line(tmp_path):
@@ -139,3 +146,31 @@ def test_an_api_caller_gets_the_rules_the_command_line_has(tmp_path):
     assert options.validate().recognizer.pose and not quiet_head.validate().recognizer.pose
     no_pose = replace(options, recognizer=replace(options.recognizer, pose=False))
     assert no_pose.validate().recognizer.pose  # gestures are on: the pose they need is read
+
+
+@pytest.mark.shared
+def test_each_entry_point_names_a_bad_input(video_frames, tmp_path):
+    """An image that is None (cv2.imread of a typo), a path where an image belongs, an empty or
+    two-channel array: a FerAudioError naming Recognizer.analyze; narrate says why a file was
+    skipped (never "no face found"), takes one path as well as a list, and names a bad paths
+    argument; live_events names bad options at once, not at the first event."""
+    recognizer = fer_audio.Recognizer()
+    photo_path = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo_path), video_frames[40])
+    bad = {
+        "is None": cv2.imread(str(tmp_path / "typo.jpg")),
+        "is a path": "photo.jpg",
+        "non-empty numeric": np.zeros((0, 0), np.uint8),
+        "channels": np.zeros((4, 4, 2), np.uint8),
+    }
+    for words, image in bad.items():
+        with pytest.raises(fer_audio.FerAudioError, match=f"Recognizer.analyze: image.*{words}"):
+            recognizer.analyze(image)
+    missing = tmp_path / "missing.jpg"
+    said = [r.sentence for r in fer_audio.narrate([photo_path, missing], recognizer)]
+    assert said[1] == "missing: skipped, no such file or folder." and "face" in said[0]
+    assert [r.sentence for r in fer_audio.narrate(photo_path, recognizer)] == said[:1]
+    with pytest.raises(fer_audio.FerAudioError, match="narrate: paths must be"):
+        fer_audio.narrate(3)
+    with pytest.raises(fer_audio.FerAudioError, match="live_events: options must be"):
+        fer_audio.live_events("clip.mp4")

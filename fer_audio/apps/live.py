@@ -10,21 +10,30 @@ import signal
 from collections.abc import Iterator
 
 from fer_audio.apps.options import LiveOptions
-from fer_audio.apps.session import FrameProcessor, LiveSession
-from fer_audio.errors import FerAudioError
+from fer_audio.apps.session import REST_KINDS, FrameProcessor, LiveSession
+from fer_audio.errors import FerAudioError, InvalidInput
 from fer_audio.types import EmotionEvent, Say, quiet
 from fer_audio.vision.sources import FrameSource
 
 
-def live_events(options: LiveOptions = LiveOptions()) -> Iterator[EmotionEvent]:
+def live_events(options: LiveOptions = LiveOptions(), silent: bool = False) -> Iterator[EmotionEvent]:
     """The events a live session would announce for `options.source` (a camera index, a video
     file or a stream URL), as they happen, with no sound: emotion, face_found, face_lost, nod,
-    shake, looking and looking_away events, each with its source time `t` in seconds."""
-    options = options.validate()
+    shake, looking and looking_away events, each with its source time `t` in seconds. With
+    `silent`, also the rest-face records the events log keeps and a listener never hears
+    (rest_face, rest_face_set: the face-at-rest estimate in `values`)."""
+    if not isinstance(options, LiveOptions):
+        raise InvalidInput(
+            f"live_events: options must be a fer_audio.LiveOptions, got {type(options).__name__}"
+        )
+    return _events(options.validate(), silent)  # checked now, not at the first event
+
+
+def _events(options: LiveOptions, silent: bool) -> Iterator[EmotionEvent]:
     processor = FrameProcessor.from_options(options)
     with FrameSource(options.source) as frames:
         for frame in frames:
-            yield from processor.process(frame)
+            yield from (e for e in processor.process(frame) if silent or e.kind not in REST_KINDS)
 
 
 def run_live(options: LiveOptions, say: Say = quiet, tell: Say = quiet, warn: Say = quiet) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 
 from fer_audio.apps.options import NarrateOptions
+from fer_audio.errors import InvalidInput
 from fer_audio.labels import EMOTIONS
 from fer_audio.outputs import write_atomic
 from fer_audio.types import FacePrediction
@@ -40,6 +41,10 @@ class ImageResult:
 
     @property
     def sentence(self) -> str:
+        """What narrate says: the faces left to right, or why the file was skipped (a file that
+        could not be read is never "no face found")."""
+        if self.error:
+            return f"{display_name(self.path.stem)}: skipped, {self.error}."
         return describe(display_name(self.path.stem), self.faces)
 
 
@@ -145,6 +150,10 @@ def narrate(
     face detector made from recognizer.options (OpenCV's cascade is not safe to share between
     threads), all sharing the recognizer's classifier; results still come in order, at most
     2 * workers images ahead."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]  # one file or folder
+    elif not isinstance(paths, Iterable):
+        raise InvalidInput(f"narrate: paths must be a list of files or folders, got {type(paths).__name__}")
     recognizer = recognizer or Recognizer(NarrateOptions().recognizer)
     return narrate_items(collect_images(paths), recognizer, workers)
 

@@ -7,13 +7,46 @@ only preprocessing outside it is: any image -> 8-bit grayscale -> square crop wi
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
+
+from fer_audio.errors import InvalidInput
 
 INPUT_SIZE = 48  # pixels, FER-2013's crop size
 CROP_MARGIN = 0.1  # fraction of the detected box added on each side. On FER-2013's own faces the
 # Haar box is about the crop itself (python -m benchmarks framing), so 0 would match the training
 # framing; 0.1 is kept for what it does on real faces (MODEL_CARD.md, "Real faces")
+
+
+def check_image(image, where: str = "image") -> np.ndarray:
+    """`image` as an array a recognizer takes ((h, w) grey, or (h, w, 1, 3 or 4) channels, of a
+    numeric type, not empty); otherwise InvalidInput naming `where` and what to do."""
+    if image is None:
+        raise InvalidInput(
+            f"{where} is None (cv2.imread gives None for a file it cannot read: check the path)"
+        )
+    if isinstance(image, (str, bytes, os.PathLike)):
+        raise InvalidInput(
+            f"{where} is a path ({os.fsdecode(image)!r}), not an image: read it first "
+            "(cv2.imread), or narrate files with fer_audio.narrate"
+        )
+    try:
+        array = np.asarray(image)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where}: not an image array ({exc})") from exc
+    if array.dtype.kind not in "uif" or array.size == 0:
+        raise InvalidInput(f"{where}: expected a non-empty numeric image array, got {_describe(array)}")
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise InvalidInput(
+            f"{where}: expected (height, width) or (height, width, 1|3|4 channels), got {_describe(array)}"
+        )
+    return array
+
+
+def _describe(array: np.ndarray) -> str:
+    return f"an array of shape {array.shape} and type {array.dtype}"
 
 
 def to_gray8(image: np.ndarray) -> np.ndarray:

@@ -19,7 +19,14 @@ from fer_audio.vision.landmarks import (
     level_crop,
 )
 from fer_audio.vision.model_files import ModelFileMissing
-from fer_audio.vision.preprocess import CROP_MARGIN, expand_box, face_input, square_box, to_gray8
+from fer_audio.vision.preprocess import (
+    CROP_MARGIN,
+    check_image,
+    expand_box,
+    face_input,
+    square_box,
+    to_gray8,
+)
 
 
 def left_to_right(boxes: list[FaceBox]) -> list[FaceBox]:
@@ -71,6 +78,8 @@ class Recognizer:
         self._no_mesh = False  # the face mesh's model file is missing
 
     def detect(self, gray: np.ndarray) -> list[FaceBox]:
+        """Face boxes in a (h, w) uint8 grey image, left to right."""
+        gray = to_gray8(check_image(gray, "Recognizer.detect: gray"))
         boxes = self.detector.detect(gray)
         if not boxes and self.options.fill_margin > 0:
             boxes = self._detect_bordered(gray)
@@ -201,5 +210,7 @@ class Recognizer:
         return expand_box(box.x, box.y, box.w, box.h, width, height, self.options.crop_margin)
 
     def analyze(self, image: np.ndarray) -> list[FacePrediction]:
-        gray = to_gray8(image)
+        """The faces in `image` (grey (h, w) or BGR/BGRA (h, w, 3|4), 8- or 16-bit or float),
+        left to right; InvalidInput if it is not an image (None, a path, an empty array)."""
+        gray = to_gray8(check_image(image, "Recognizer.analyze: image"))
         return self.classify(gray, self.detect(gray))

@@ -1,5 +1,6 @@
 """The command line: instant help, no TensorFlow on the run-time path, `python -m fer_audio`."""
 
+import re
 import subprocess
 import sys
 
@@ -95,3 +96,7 @@ def test_help_reads_well_aloud(page):
     examples = [line for line in lines if line.strip().startswith("Example: fer-audio")]
     assert len(examples) == (1 if page and page != ("sounds",) else 0)
     assert all(not line.rstrip().endswith("-") for line in examples)
+    # no word or option name cut at a hyphen at the end of a line ('--wait-' / 'for-pause')
+    cut = [line for line in lines if re.search(r"\w-$", line.rstrip())]
+    assert cut == [], cut
+    assert "\u2011" not in r.output  # the wrapping's placeholder never reaches the reader

@@ -263,7 +263,8 @@ def test_live_says_what_a_screen_reader_user_needs_once(tmp_path, photo):
     r = run_cli("live", "--source", photo, "--no-audio", "--model", mine)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("Stopped") == 1 and "Summary: 1 frame in" in r.stdout
-    assert r.stderr.count(f"--model {mine}: its sidecar carries no calibration") == 1
+    assert r.stderr.count(f"--model {mine}: no my.json beside it, so its classes are read") == 1
+    assert len(r.stderr.splitlines()) == 1, r.stderr  # one note, after the model loaded
     # with the shipped sidecar beside it (calibration and rest reference), nothing to note
     shutil.copy(default_model_path().with_suffix(".json"), mine.with_suffix(".json"))
     r = run_cli("live", "--source", photo, "--no-audio", "--model", mine)
@@ -307,7 +308,7 @@ def test_clicks_own_usage_errors_are_one_line_too():
     """In this process (cli_in_process): what the command line says before it opens anything."""
     one_line_error(
         cli_in_process("live", "--min-face", "5"),
-        "Invalid value for '--min-face': 5 is not in the range from 12 to 4096; see 'fer-audio live --help'",
+        "Invalid value for '--min-face': must be from 12 to 4096, not 5; see 'fer-audio live --help'",
     )
     one_line_error(cli_in_process("live", "--bogus"), "no such option --bogus; see 'fer-audio live --help'")
     # a suggestion only when one is close (click offered --record, --source, --volume for --colour)
@@ -461,3 +462,26 @@ def test_live_on_a_file_that_is_no_video_or_a_damaged_one_says_which(video, tmp_
         r = run_cli("live", "--source", path, "--no-audio", "--no-realtime")
         one_line_error(r, f"{path}: {reason}")
         assert r.stdout == "", r.stdout  # no "Ready" for a source that gives nothing
+
+
+def test_a_number_out_of_range_says_what_it_must_be(tmp_path):
+    r = run_cli("live", "--max-seconds", "-3", "--no-audio")
+    one_line_error(
+        r, "Invalid value for '--max-seconds': must be more than 0, not -3.0; see 'fer-audio live --help'"
+    )
+    r = run_cli("live", "--pause", "soon", "--no-audio")
+    one_line_error(
+        r,
+        "Invalid value for '--pause': must be a number (from 0.05 to 5.0), not 'soon'; "
+        "see 'fer-audio live --help'",
+    )
+
+
+@pytest.mark.shared
+def test_a_model_that_is_no_model_is_one_line(tmp_path, video):
+    """Not a note about its missing sidecar first: the one real error."""
+    bad = tmp_path / "bad.tflite"
+    bad.write_text("not a model\n")
+    r = run_cli("live", "--model", bad, "--source", video, "--no-audio", "--no-realtime")
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"fer-audio: {bad}: not a usable TFLite model"), r.stderr

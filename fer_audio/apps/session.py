@@ -219,10 +219,18 @@ def read_as_its_sidecar_says(
     if model is None:
         return tracker
     if classifier.calibration is None or classifier.rest_reference is None:
+        if classifier.has_sidecar:
+            what = "its sidecar carries no calibration, so it is read with the shipped model's"
+        else:
+            what = (
+                f"no {Path(model).with_suffix('.json').name} beside it, so its classes are read in "
+                "fer-audio's order (angry, disgust, fear, happy, sad, surprise, neutral) and it is read "
+                "with the shipped model's calibration"
+            )
         warn(
-            f"note: --model {model}: its sidecar carries no calibration, so it is read with the shipped "
-            "model's and cues may come later or more often; python -m benchmarks.tune_smoothing --model "
-            f"{model} --write and python -m benchmarks.tune_events --model {model} --write fit them"
+            f"note: --model {model}: {what}; cues may come later or more often; python -m "
+            f"benchmarks.tune_smoothing --model {model} --write and python -m benchmarks.tune_events "
+            f"--model {model} --write fit them"
         )
         return tracker
     smoother, rest = tracker.smoother, tracker.rest

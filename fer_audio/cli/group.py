@@ -51,9 +51,46 @@ COMMANDS = {
 }
 
 
+NO_BREAK = "\u2011"  # a hyphen the help's line wrapping does not break at (put back before output)
+
+
+class ListenerFormatter(click.HelpFormatter):
+    """Click's help, wrapped at spaces only: '--wait-for-pause' or 'en-gb' is never cut in two
+    at the end of a line (click breaks at hyphens), which a listener hears as two words."""
+
+    def write_dl(self, rows, *args, **kwargs) -> None:
+        start = len(self.buffer)
+        super().write_dl([(term, text.replace("-", NO_BREAK)) for term, text in rows], *args, **kwargs)
+        self.buffer[start:] = [part.replace(NO_BREAK, "-") for part in self.buffer[start:]]
+
+    def write_text(self, text: str) -> None:
+        start = len(self.buffer)
+        super().write_text(text.replace("-", NO_BREAK))
+        self.buffer[start:] = [part.replace(NO_BREAK, "-") for part in self.buffer[start:]]
+
+
+class ListenerContext(click.Context):
+    formatter_class = ListenerFormatter
+
+
+class ListenerCommand(click.Command):
+    context_class = ListenerContext
+
+
+class ListenerGroup(click.Group):
+    """A subgroup (`sounds`): its help and its commands' help wrapped as the rest."""
+
+    context_class = ListenerContext
+    command_class = ListenerCommand
+
+
 class OneLineErrors(click.Group):
     """Click's usage errors (a bad value, an unknown option) as one line like every other error,
     instead of its three-line usage block. Commands load on first use (COMMANDS)."""
+
+    context_class = ListenerContext
+    command_class = ListenerCommand
+    group_class = ListenerGroup
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

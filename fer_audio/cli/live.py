@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -32,7 +31,6 @@ from fer_audio.native import send_native_stderr_to_temp
 from fer_audio.sound.cues import CueOptions
 from fer_audio.sound.speech import SpeechOptions
 from fer_audio.sound.waiting import WAIT_MODES, PauseOptions
-from fer_audio.vision.classify import sidecar_path
 from fer_audio.vision.sources import SourceOptions
 
 
@@ -227,14 +225,6 @@ def live(  # noqa: PLR0913 (one parameter per option: click's way)
         pauses=PauseOptions(wait_for_pause, pause, max_wait, microphone, listen_to_source),
     )
     options = _check_live_options(options)
-    if model and not quiet:
-        sidecar = sidecar_path(Path(model))
-        if not sidecar.is_file():
-            err(
-                f"fer-audio: note: --model {model}: no {sidecar.name} beside it names its "
-                "classes; they are read in fer-audio's order (angry, disgust, fear, happy, sad, surprise, "
-                "neutral)"
-            )
     from fer_audio.apps.live import run_live
 
     say = (lambda _m: None) if quiet else out

@@ -24,18 +24,31 @@ def _in_words(r: click.types._NumberRangeBase) -> str:
     return ", ".join(part for part in (low, high) if part)
 
 
-class IntRange(click.IntRange):
-    """click's IntRange, its range in words in --help (click writes 12<=x<=4096)."""
+class _InWords:
+    """A number range that says itself in words, in --help and when a value is out of it
+    ("must be more than 0, not -3.0"; click says "-3.0 is not in the range x>0")."""
 
     def _describe_range(self) -> str:
         return _in_words(self)
 
+    def convert(self, value, param, ctx):
+        try:
+            number = click.types._NumberParamTypeBase.convert(self, value, param, ctx)
+        except click.BadParameter:
+            kind = "a whole number" if self._number_class is int else "a number"
+            self.fail(f"must be {kind} ({_in_words(self)}), not {value!r}", param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"must be {_in_words(self)}, not {number}", param, ctx)
 
-class FloatRange(click.FloatRange):
-    """click's FloatRange, its range in words in --help (click writes x>0)."""
 
-    def _describe_range(self) -> str:
-        return _in_words(self)
+class IntRange(_InWords, click.IntRange):
+    """click's IntRange, its range in words (click writes 12<=x<=4096)."""
+
+
+class FloatRange(_InWords, click.FloatRange):
+    """click's FloatRange, its range in words (click writes x>0)."""
 
 
 # names an output file may have, per kind

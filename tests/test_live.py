@@ -576,3 +576,23 @@ def test_volume_is_applied_once_to_spoken_words_and_earcons(video, tmp_path, cue
     assert cues[0] == cues[1], cues  # the same cues, so the loudest is the same cue
     np.testing.assert_allclose(confidences[0], confidences[1], atol=1e-3)  # two processes
     assert peaks[1] / peaks[0] == pytest.approx(0.5, abs=0.03), (peaks, cues)
+
+
+def test_the_events_log_says_when_each_cue_starts_to_sound(video, tmp_path):
+    """One cue sounds at a time: each cue's sounds_at is when it was queued (played) or later,
+    when the cues before it (state cues included) have ended; with a WAV, it sounds there."""
+    log, wav = tmp_path / "e.jsonl", tmp_path / "out.wav"
+    r = run_live(
+        "--source", video, "--no-realtime", "--cue", "speech", "--events-log", log, "--audio-out", wav
+    )
+    assert r.returncode == 0, r.stderr
+    cues = [c for c in read_log(log) if "sounds_at" in c]
+    assert len(cues) >= 3
+    end = 0.0
+    for c in cues:
+        assert c["sounds_at"] >= max(c["played"], end) - 1e-3, cues
+        end = c["sounds_at"] + c["sounds_s"]
+    audio = read_wav(wav)[0].mean(axis=1)
+    for c in cues:  # each cue sounds from its sounds_at
+        start = int(c["sounds_at"] * SAMPLE_RATE)
+        assert np.abs(audio[start : start + int(c["sounds_s"] * SAMPLE_RATE)]).max() > 0.05, c

@@ -164,3 +164,16 @@ def test_speech_writes_nothing_on_stdout_or_stderr_and_each_phrase_is_whole(capf
     out, err = capfd.readouterr()
     assert out == "" and err == ""
     assert min(lengths) > 20 * SAMPLE_RATE  # about 30 s of speech each
+
+
+def test_spoken_names_are_as_loud_as_the_earcons():
+    """Short-term loudness (the loudest 100 ms RMS) of each spoken cue name within 2 dB of the
+    earcons' median (espeak-ng's own level was 3-6 dB below), and no peak above the earcons'."""
+    from fer_audio.sound.speech import Speaker, short_term_dbfs
+
+    earcons = np.median([short_term_dbfs(x) for x in default_cues().values()])
+    with Speaker() as speaker:
+        for word in ("happy", "sad", "fear", "surprise", "shakes head", "looking at you", "Face found."):
+            spoken = speaker.render(word)
+            assert abs(short_term_dbfs(spoken) - earcons) <= 2.0 or np.abs(spoken).max() >= 0.88, word
+            assert 20 * np.log10(np.abs(spoken).max()) <= PEAK_DBFS + 0.01, word

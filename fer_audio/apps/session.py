@@ -466,6 +466,7 @@ class LiveSession:
     def _play(self, waiting: Waiting, t: float) -> None:
         """Play a cue (due at waiting.due) at session time t, log it and say its text."""
         event, samples, captured = waiting.payload
+        sounds_at = t + self.output.starts_in(t)  # after what plays and waits before it
         cue = self.output.play(
             samples, key=waiting.key, at=t, priority=LOW if event.kind in HEAD_KINDS else NORMAL
         )
@@ -476,15 +477,19 @@ class LiveSession:
                 now = time.perf_counter() - self.source.started
                 start = max([now, *(end - OWN_SOUND_TAIL for _s, end in self._own[-1:])])
                 self._own = [*self._own[-8:], (start, start + waiting.seconds + OWN_SOUND_TAIL)]
-        self._log_cue(waiting, played=t)
+        self._log_cue(waiting, played=t, sounds_at=sounds_at)
         self.say(_event_text(event))
 
-    def _log_cue(self, waiting: Waiting, played: float | None = None, dropped: str = "") -> None:
+    def _log_cue(
+        self, waiting: Waiting, played: float | None = None, dropped: str = "", sounds_at: float | None = None
+    ) -> None:
         record = event_record(waiting.payload[0])
         record["due"] = record["t"]
         record["sounds_s"] = round(waiting.seconds, 3)  # how long the cue sounds
         if played is not None:
-            record["played"] = round(played, 4)
+            record["played"] = round(played, 4)  # when it was queued to play (after any wait)
+        if sounds_at is not None:
+            record["sounds_at"] = round(sounds_at, 4)  # when it starts to sound
         if dropped:
             record["dropped"] = dropped
         self.log.write(record)

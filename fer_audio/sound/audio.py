@@ -57,6 +57,11 @@ class AudioOutput(Protocol):
         """Block until everything queued has been played."""
         ...
 
+    def starts_in(self, at: float) -> float:
+        """Seconds after `at` (session time) that a cue queued at `at` starts to sound: what is
+        playing and queued before it (one cue sounds at a time)."""
+        ...
+
     def close(self) -> None: ...
 
     def abort(self) -> None:
@@ -187,6 +192,9 @@ class SoundDeviceOutput(KeptStream):
     ) -> Cue:
         return self.mixer.submit(samples, key, priority)
 
+    def starts_in(self, at: float) -> float:
+        return self.mixer.backlog_seconds()
+
     def wait(self, timeout: float = 30.0) -> None:
         """Until the callback says all is played (mixer.drained), the device is lost or timeout."""
         deadline = time.monotonic() + timeout
@@ -271,6 +279,9 @@ class WavOutput:
     def wait(self, timeout: float = 30.0) -> None:
         return None
 
+    def starts_in(self, at: float) -> float:
+        return max(0.0, self._end / SAMPLE_RATE - at)
+
     def close(self) -> None:
         if self.error:
             return
@@ -297,6 +308,7 @@ class NullOutput:
     def __init__(self) -> None:
         self.mixer = Mixer()
         self.error = ""
+        self._end = 0.0  # s: when the cues given so far would have ended, played one at a time
 
     def abort(self) -> None:
         return None
@@ -308,7 +320,12 @@ class NullOutput:
         at: float | None = None,
         priority: int = NORMAL,
     ) -> None:
+        start = self._end if at is None else max(at, self._end)
+        self._end = start + len(samples) / SAMPLE_RATE  # when it would have ended, one at a time
         return None
+
+    def starts_in(self, at: float) -> float:
+        return max(0.0, self._end - at)
 
     def wait(self, timeout: float = 30.0) -> None:
         return None

@@ -6,6 +6,7 @@ Fixed phrases are rendered once and cached; other text (narrate's sentences) on 
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import tempfile
@@ -20,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_audio.errors import FerAudioError
-from fer_audio.sound.earcons import SAMPLE_RATE
+from fer_audio.sound.earcons import PEAK_DBFS, SAMPLE_RATE
 from fer_audio.sound.wavio import read_wav, resample
 
 SILENCE_THRESHOLD = 0.01  # amplitude below which leading/trailing audio is trimmed
+LOUDNESS_DBFS = -12.5  # dBFS, each phrase's short-term loudness: the earcons' median (see level())
+LOUDNESS_WINDOW = 0.1  # s, the window short-term loudness is the loudest RMS over
 PAD_SECONDS = 0.01  # s kept around speech after trimming
 SYNTH_TIMEOUT_S = 10.0  # s the engine may take to finish a phrase, plus the next per character
 SYNTH_TIMEOUT_PER_CHAR_S = 0.05  # s (espeak-ng renders far faster; this bounds a stuck engine)
@@ -135,7 +138,7 @@ class Speaker:
                 self._engine.disconnect(token)
             try:
                 samples, rate = _read_when_ready(path)
-                return _trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1))
+                return level(_trim(resample(samples, rate, SAMPLE_RATE).mean(axis=1)))
             except (OSError, ValueError) as exc:
                 error = exc
             finally:
@@ -177,6 +180,26 @@ def _read_when_ready(path: Path, timeout: float = 1.0) -> tuple[np.ndarray, int]
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def short_term_dbfs(x: np.ndarray) -> float:
+    """The loudest RMS over any LOUDNESS_WINDOW of mono samples, in dBFS (-inf for silence)."""
+    x = np.asarray(x, np.float64)
+    n = min(len(x), int(LOUDNESS_WINDOW * SAMPLE_RATE))
+    if n == 0:
+        return -math.inf
+    power = np.convolve(x**2, np.ones(n) / n, mode="valid").max()
+    return 10.0 * math.log10(power) if power > 0 else -math.inf
+
+
+def level(x: np.ndarray) -> np.ndarray:
+    """A phrase scaled to LOUDNESS_DBFS short-term loudness, as loud as the earcons (espeak-ng's
+    own level was 3-6 dB quieter), its peak kept at PEAK_DBFS or below."""
+    loud, peak = short_term_dbfs(x), float(np.abs(x).max(initial=0.0))
+    if not math.isfinite(loud) or peak == 0.0:
+        return x
+    gain = min(10 ** ((LOUDNESS_DBFS - loud) / 20), 10 ** (PEAK_DBFS / 20) / peak)
+    return (x * gain).astype(np.float32)
 
 
 def _trim(x: np.ndarray) -> np.ndarray:

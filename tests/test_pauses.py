@@ -4,6 +4,7 @@ speech (espeak-ng), a video's own sound track heard in step with its frames."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -238,6 +239,24 @@ def _hum(env, sink: str) -> subprocess.Popen:
         return subprocess.Popen(cmd, stdin=zeros, env=env)
 
 
+def _wait_until_delivering(env, source: str, timeout: float = 60.0) -> None:
+    """Waits until the monitor `source` delivers sound (a null sink's monitor first delivers some
+    seconds after it wakes up): a probe recording grows."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".raw") as probe:
+        cmd = ["parec", "-d", source, "--rate=16000", "--channels=1", "--format=s16le", "--latency-msec=10"]
+        proc = subprocess.Popen(cmd, stdout=probe, env=env)
+        try:
+            deadline = time.monotonic() + timeout
+            while os.path.getsize(probe.name) < 3200:  # 0.1 s of it
+                assert proc.poll() is None and time.monotonic() < deadline, f"{source} delivered nothing"
+                time.sleep(0.01)
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
 class Partner:
     """A second null sink, 'partner', whose monitor is the default input: what is played into it
     is what the microphone hears."""
@@ -290,7 +309,8 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
     partner = Partner(null_sink)
     heard, played = tmp_path / "partner.raw", tmp_path / "out.raw"
     hums = [_hum(null_sink.env, "partner"), _hum(null_sink.env, "ferout")]
-    time.sleep(2.5)  # a null sink's monitor first delivers about 2 s after it wakes up
+    for source in ("partner.monitor", "ferout.monitor"):
+        _wait_until_delivering(null_sink.env, source)
     recorders = [partner.record(heard), partner.record(played, "ferout.monitor")]  # one clock
     log = tmp_path / "e.jsonl"
     live = subprocess.Popen(
@@ -356,7 +376,7 @@ def test_a_microphone_that_goes_away_is_said_once_and_cues_stop_waiting(null_sin
         return env, _hum(env, "partner")
 
     env, hum = server()
-    time.sleep(2.5)  # the null sink's monitor delivers about 2 s after it wakes up
+    _wait_until_delivering(env, "partner.monitor")
     talking = subprocess.Popen(["paplay", "-d", "partner", str(talk)], env=env)
     log = tmp_path / "e.jsonl"
     live = subprocess.Popen(

@@ -26,23 +26,39 @@ from benchmarks.soak import bench_soak_live
 
 def _realworld(args) -> dict:
     """realworld, with --model MODEL.tflite in place of the shipped model where given: the live
-    path then reads it through a calibration fitted to its own PublicTest outputs (as the shipped
-    model's was), printed so that it can be shipped with the model."""
+    path then reads it through a calibration and a rest reference fitted to its own PublicTest
+    outputs (as the shipped model's were), printed so that they can be shipped with the model."""
     peer = None if args.no_peer else fer_detector()
     if args.model is None:
         return bench_realworld(say, peer)
-    from benchmarks.common import crowd_truth, data, model_outputs
+    import numpy as np
+
+    from benchmarks.common import by_class, crowd_truth, data, model_outputs
     from fer_audio.apps.options import LiveOptions, NarrateOptions
     from fer_audio.events import calibration
+    from fer_audio.events.restface import centred
+    from fer_audio.labels import NEUTRAL
     from fer_audio.vision.classify import ClassifierOptions
 
     faces = crowd_truth(data().require("PublicTest"))
-    fitted = calibration.fit(model_outputs(faces, str(args.model)), faces.labels)
+    outputs = model_outputs(faces, str(args.model))
+    fitted = calibration.fit(outputs, faces.labels)
     say(f"realworld: {args.model}, calibration fitted to its PublicTest outputs:")
     say("\n".join(f"    {row}," for row in fitted))
+    # its rest reference as benchmarks.tune_events fits it: the median centred calibrated reading
+    # of the PublicTest faces the crowd calls neutral
+    neutral = by_class(outputs, faces.labels)[NEUTRAL]
+    reference = tuple(
+        round(float(v), 4) for v in np.median(centred(calibration.log_evidence(neutral, fitted)), axis=0)
+    )
+    say(f"realworld: its rest reference: {reference}")
     classifier = ClassifierOptions(model=str(args.model))
     options = LiveOptions()
-    tracker = replace(options.tracker, smoother=replace(options.tracker.smoother, calibration=fitted))
+    tracker = replace(
+        options.tracker,
+        smoother=replace(options.tracker.smoother, calibration=fitted),
+        rest=replace(options.tracker.rest, reference=reference),
+    )
     options = replace(options, recognizer=replace(options.recognizer, classifier=classifier), tracker=tracker)
     photo_options = replace(NarrateOptions().recognizer, classifier=classifier)
     return bench_realworld(say, peer, options, photo_options)

@@ -268,6 +268,42 @@ def run_cli(*args, cwd=None, extra_env=None, timeout: float = 180, check_imports
     )
 
 
+# The interpreter's own start-up (site, the .pth files of the environment) is CPython's, before
+# any line of fer-audio runs: a Ctrl-C there ends it with CPython's own "Fatal Python error"
+# (seen on a loaded CI machine 0.05 s after the start). A test of Ctrl-C at times from the start
+# counts from the moment the interpreter calls fer-audio's entry point, the one the console
+# script calls, told through a pipe the child writes one byte to.
+HANDED_OVER = """
+import os, sys
+sys.argv = ["fer-audio", *sys.argv[1:]]
+os.write({fd}, b"1")
+os.close({fd})
+from fer_audio.cli import run
+run()
+"""
+
+
+def start_cli(*args, **popen_kwargs) -> subprocess.Popen:
+    """`fer-audio ARGS` started in a real process, returned once its interpreter is up and has
+    called fer-audio's entry point (cli.run): the times a test then waits are fer-audio's own."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **popen_kwargs.pop("env", {})}
+    read, write = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HANDED_OVER.format(fd=write), *map(str, args)],
+            pass_fds=(write,),
+            env=env,
+            **popen_kwargs,
+        )
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        if pipe.read(1) != b"1":  # its end closed unwritten: the interpreter did not start
+            proc.kill()
+            raise AssertionError(f"fer-audio {' '.join(map(str, args))} did not start: {proc.wait()}")
+    return proc
+
+
 def cli_in_process(*args) -> subprocess.CompletedProcess:
     """`fer-audio ARGS` in this process through click's CliRunner, for checks of what the command
     line says before it opens anything (no camera, model or sound): quick, and the same result

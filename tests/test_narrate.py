@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, pad_face, run_cli
+from conftest import ROOT, pad_face, run_cli, start_cli
 from fer_audio.apps.narrate import REPORT_COLUMNS, describe
 from fer_audio.sound.wavio import read_wav
 from fer_audio.types import FaceBox, FacePrediction
@@ -278,13 +278,25 @@ def test_ctrl_c_in_narrate_keeps_what_was_done(photo_folder, tmp_path):
 
 
 def test_ctrl_c_at_any_moment_of_narrate_leaves_no_partial_file(photo_folder, tmp_path):
-    """Ctrl-C at several moments from the start (the command line, the model, the first photos):
+    """Ctrl-C at several moments from fer-audio's start (the command line, the model, the first
+    photos; the interpreter's own start-up before it is CPython's, conftest.HANDED_OVER):
     one "stopped" line, exit 130, no traceback, no temporary file; a WAV, if any, is whole."""
     folder = _album(photo_folder, tmp_path)
     for k, delay in enumerate((0.1, 0.3, 0.6, 1.0)):
         report, wav = tmp_path / f"r{k}.csv", tmp_path / f"n{k}.wav"
-        proc = _narrate_process(folder, report, wav)
-        time.sleep(delay)  # what is loading then varies with the machine: each outcome is checked
+        proc = start_cli(
+            "narrate",
+            folder,
+            "--report",
+            report,
+            "--audio-out",
+            wav,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(
+            delay
+        )  # from fer-audio's entry point; what is loading then varies: each outcome is checked
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         lines = err.decode().splitlines()

@@ -12,12 +12,36 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["main", "run"]
+__all__ = ["keep_ctrl_c", "main", "run"]
+
+
+def keep_ctrl_c() -> None:
+    """A Ctrl-C is never lost: Python raises KeyboardInterrupt in whatever runs when the signal
+    arrives, and where that is a callback it cannot raise from (importlib's module-lock weakref
+    callback, while a command imports its modules) it prints "Exception ignored ..." and goes on
+    as if no key was pressed. Such a KeyboardInterrupt is sent again as a SIGINT from another
+    thread 50 ms later, when the main thread is out of the callback (were it in one again, this
+    happens again)."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            import signal
+            import threading
+
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+            again.daemon = True
+            again.start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def run() -> None:
     """`fer-audio`: Ctrl-C while the command line itself loads is one line and exit 130, as it
     is at every later stage (click and the commands handle it from there)."""
+    keep_ctrl_c()
     try:
         from fer_audio.cli.commands import main
     except KeyboardInterrupt:

@@ -231,6 +231,30 @@ SENTENCES = [  # no commas: a pause inside a sentence would be a fair place for 
 ]
 
 
+LEAD = 2.5  # s of empty frames before the face: its first cues fall due inside the first sentence
+
+
+def _face_after_a_lead(path) -> str:
+    """CLIP with LEAD seconds of black frames before it, as an .mp4: the face is found (and its
+    cues fall due) about LEAD s after the first frame, inside the partner's first sentence, which
+    starts once live says "Ready."; without the lead, whether a cue fell due inside a sentence
+    depended on start-up times and on what the model heard on the face."""
+    import cv2
+
+    clip = cv2.VideoCapture(str(CLIP))
+    fps = clip.get(cv2.CAP_PROP_FPS)
+    ok, frame = clip.read()
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+    for _ in range(round(LEAD * fps)):
+        out.write(np.zeros_like(frame))
+    while ok:
+        out.write(frame)
+        ok, frame = clip.read()
+    out.release()
+    clip.release()
+    return str(path)
+
+
 def _hum(env, sink: str) -> subprocess.Popen:
     """Silence played into `sink` for as long as it runs: an idle null sink's monitor delivers
     nothing (a microphone always delivers), and recordings of both sinks then share one clock."""
@@ -313,9 +337,10 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
         _wait_until_delivering(null_sink.env, source)
     recorders = [partner.record(heard), partner.record(played, "ferout.monitor")]  # one clock
     log = tmp_path / "e.jsonl"
+    source = _face_after_a_lead(tmp_path / "lead.mp4")
     live = subprocess.Popen(
         [
-            *(sys.executable, "-m", "fer_audio", "live", "--source", str(CLIP), "--max-seconds", "9"),
+            *(sys.executable, "-m", "fer_audio", "live", "--source", source, "--max-seconds", "9"),
             *("--cue", "speech", "--wait-for-pause", "--max-wait", "2", "--events-log", str(log)),
         ],
         env={**null_sink.env, "PYTHONPATH": str(ROOT), "PULSE_SOURCE": "partner.monitor"},
@@ -325,7 +350,7 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
     )
     try:
         assert live.stdout.readline().startswith("Ready."), live.stderr.read()
-        partner.say(wavs[0])  # while the face is found: its cues wait
+        partner.say(wavs[0])  # the face is found inside it: its cues wait, then find the pause
         time.sleep(1.5)  # a pause
         partner.say(wavs[1])  # a long sentence: cues due in it play by --max-wait
         out, err = live.communicate(timeout=60)
@@ -344,7 +369,7 @@ def test_spoken_cues_wait_for_the_partners_pauses_through_a_real_microphone(null
     assert 0 < records[-1]["waiting"]["sound_judged_s"] <= sum(waits) + 1.1 * len(cues) < 9
     by_pause = sum(0.1 < w < 1.95 for w in waits)
     by_max_wait = sum(w >= 1.95 for w in waits)
-    assert by_pause >= 1, waits  # some cue waited and found a pause
+    assert by_pause >= 1, (waits, cues)  # some cue waited and found a pause
     # What was really played, against what the partner really said (both recorded from the start):
     # a cue that starts inside a sentence is one that waited --max-wait, never one that found a pause.
     sentences = _spans(_envelope(np.fromfile(heard, "<i2"), 16000) > 500, 0.01, bridge=0.25)

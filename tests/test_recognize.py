@@ -315,3 +315,27 @@ def test_a_model_brings_its_own_reading_in_its_sidecar(tmp_path):
     update_sidecar(model, calibration=[[0.0] * 7])
     with pytest.raises(ModelError, match=r"m\.json: not a model sidecar \(calibration needs 8 x 7 numbers"):
         Classifier(ClassifierOptions(model=str(model)))
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_the_shipped_sidecars_prior_correction_is_applied_once_on_the_way_to_a_face(
+    detectable_faces, tmp_path, mirror
+):
+    """What the shipped model says of a face in a photo (live's reading, and narrate's with the
+    mirror) is its network's output divided by the sidecar's prior to its strength, once."""
+    import json
+
+    from fer_audio.vision.classify import ClassifierOptions, default_model_path
+    from fer_audio.vision.recognize import Recognizer, RecognizerOptions
+
+    bare = tmp_path / "bare.tflite"  # the same network without its sidecar: its own outputs
+    bare.write_bytes(default_model_path().read_bytes())
+    card = json.loads(default_model_path().with_suffix(".json").read_text())["prior_correction"]
+    prior, strength = np.asarray(card["prior"]), card["strength"]
+    shipped = Recognizer(RecognizerOptions(mirror=mirror))
+    raw = Recognizer(RecognizerOptions(mirror=mirror, classifier=ClassifierOptions(model=str(bare))))
+    for face in detectable_faces[:5]:
+        photo = pad_face(face, at=120)
+        (got,), (own,) = shipped.analyze(photo), raw.analyze(photo)
+        expected = np.maximum(own.probabilities, 1e-6) / prior**strength
+        np.testing.assert_allclose(got.probabilities, expected / expected.sum(), rtol=1e-4, atol=1e-6)

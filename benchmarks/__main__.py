@@ -31,13 +31,10 @@ def _realworld(args) -> dict:
     peer = None if args.no_peer else fer_detector()
     if args.model is None:
         return bench_realworld(say, peer)
-    import numpy as np
-
-    from benchmarks.common import by_class, crowd_truth, data, model_outputs
+    from benchmarks.common import crowd_truth, data, model_outputs
+    from benchmarks.tune_events import fit_rest_reference
     from fer_audio.apps.options import LiveOptions, NarrateOptions
     from fer_audio.events import calibration
-    from fer_audio.events.restface import centred
-    from fer_audio.labels import NEUTRAL
     from fer_audio.vision.classify import ClassifierOptions
 
     faces = crowd_truth(data().require("PublicTest"))
@@ -45,12 +42,7 @@ def _realworld(args) -> dict:
     fitted = calibration.fit(outputs, faces.labels)
     say(f"realworld: {args.model}, calibration fitted to its PublicTest outputs:")
     say("\n".join(f"    {row}," for row in fitted))
-    # its rest reference as benchmarks.tune_events fits it: the median centred calibrated reading
-    # of the PublicTest faces the crowd calls neutral
-    neutral = by_class(outputs, faces.labels)[NEUTRAL]
-    reference = tuple(
-        round(float(v), 4) for v in np.median(centred(calibration.log_evidence(neutral, fitted)), axis=0)
-    )
+    reference = fit_rest_reference(outputs, faces.labels, fitted)  # as benchmarks.tune_events fits it
     say(f"realworld: its rest reference: {reference}")
     classifier = ClassifierOptions(model=str(args.model))
     options = LiveOptions()

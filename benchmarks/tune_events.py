@@ -106,20 +106,28 @@ def line(values, r) -> str:
 
 
 def rest_reference(model: str | None = None) -> tuple[float, ...]:
-    """How a model reads a typical face at rest (RestFaceOptions.reference): class by class, the
-    median centred calibrated log-probabilities of the PublicTest faces the crowd calls neutral."""
-    from benchmarks.common import by_class, crowd_truth, data, model_outputs
-    from fer_audio.events.calibration import log_evidence
-    from fer_audio.events.restface import centred
-    from fer_audio.labels import NEUTRAL
+    """How a model reads a typical face at rest (RestFaceOptions.reference), through the
+    calibration its sidecar carries: fit_rest_reference on its PublicTest outputs."""
+    from benchmarks.common import crowd_truth, data, model_outputs
 
-    faces = crowd_truth(data().require("PublicTest"))
-    neutral = by_class(model_outputs(faces, model), faces.labels)[NEUTRAL]
     table = Classifier(ClassifierOptions(model=model)).calibration  # the one its sidecar carries
     if table is None:
         raise SystemExit(
             f"{model}: its sidecar carries no calibration; run benchmarks.tune_smoothing --write first"
         )
+    faces = crowd_truth(data().require("PublicTest"))
+    return fit_rest_reference(model_outputs(faces, model), faces.labels, table)
+
+
+def fit_rest_reference(outputs: np.ndarray, labels: np.ndarray, table) -> tuple[float, ...]:
+    """Class by class, the median centred calibrated (`table`) log-probabilities of the faces
+    whose label is neutral, from a model's `outputs` (n, 7) for them."""
+    from benchmarks.common import by_class
+    from fer_audio.events.calibration import log_evidence
+    from fer_audio.events.restface import centred
+    from fer_audio.labels import NEUTRAL
+
+    neutral = by_class(outputs, labels)[NEUTRAL]
     return tuple(round(float(v), 4) for v in np.median(centred(log_evidence(neutral, table)), axis=0))
 
 

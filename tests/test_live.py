@@ -472,12 +472,10 @@ def test_ctrl_c_at_each_stage_of_start_up(video, tmp_path):
     for k, stage in enumerate(stages):
         log, wav = tmp_path / f"events-{k}.jsonl", tmp_path / f"out-{k}.wav"
         proc = start_cli(  # the times count from fer-audio's entry point (conftest.HANDED_OVER)
-            *CMD[3:],
-            *("--source", video, "--events-log", log, "--audio-out", wav),
+            *("live", "--source", video, "--events-log", log, "--audio-out", wav),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env(),
         )
         if stage == "ready":
             first = proc.stdout.readline()

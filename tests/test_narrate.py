@@ -284,19 +284,10 @@ def test_ctrl_c_at_any_moment_of_narrate_leaves_no_partial_file(photo_folder, tm
     folder = _album(photo_folder, tmp_path)
     for k, delay in enumerate((0.1, 0.3, 0.6, 1.0)):
         report, wav = tmp_path / f"r{k}.csv", tmp_path / f"n{k}.wav"
-        proc = start_cli(
-            "narrate",
-            folder,
-            "--report",
-            report,
-            "--audio-out",
-            wav,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        time.sleep(
-            delay
-        )  # from fer-audio's entry point; what is loading then varies: each outcome is checked
+        args = ("narrate", folder, "--report", report, "--audio-out", wav)
+        proc = start_cli(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # from fer-audio's entry point; what is loading then varies: each outcome is checked
+        time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
         lines = err.decode().splitlines()

@@ -325,7 +325,7 @@ def test_the_shipped_sidecars_prior_correction_is_applied_once_on_the_way_to_a_f
     mirror) is its network's output divided by the sidecar's prior to its strength, once."""
     import json
 
-    from fer_audio.vision.classify import ClassifierOptions, default_model_path
+    from fer_audio.vision.classify import PROB_FLOOR, ClassifierOptions, default_model_path
     from fer_audio.vision.recognize import Recognizer, RecognizerOptions
 
     bare = tmp_path / "bare.tflite"  # the same network without its sidecar: its own outputs
@@ -337,5 +337,5 @@ def test_the_shipped_sidecars_prior_correction_is_applied_once_on_the_way_to_a_f
     for face in detectable_faces[:5]:
         photo = pad_face(face, at=120)
         (got,), (own,) = shipped.analyze(photo), raw.analyze(photo)
-        expected = np.maximum(own.probabilities, 1e-6) / prior**strength
+        expected = np.maximum(own.probabilities, PROB_FLOOR) / prior**strength
         np.testing.assert_allclose(got.probabilities, expected / expected.sum(), rtol=1e-4, atol=1e-6)
